@@ -1,0 +1,34 @@
+import MobileNetTensor
+
+/// Convolution, batch norm, then an optional activation: the unit every MobileNet is built from
+/// (torchvision's `Conv2dNormActivation`; state keys `0.weight`, `1.weight`, `1.running_mean`, ...).
+///
+/// Padding is `(kernelSize - 1) / 2 · dilation`, so stride 1 keeps the map's size and stride 2
+/// halves it (rounding up), as in PyTorch.
+public final class ConvNormActivation: Layer {
+    public let convolution: Conv2D
+    public let normalization: BatchNorm2D
+    public let activation: Activation?
+
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int = 3, stride: Int = 1,
+        groups: Int = 1, dilation: Int = 1, activation: Activation?,
+        normEpsilon: Float = 1e-5, normMomentum: Float = 0.1
+    ) {
+        convolution = Conv2D(
+            inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernelSize,
+            stride: stride, padding: (kernelSize - 1) / 2 * dilation, dilation: dilation, groups: groups, bias: false)
+        normalization = BatchNorm2D(channels: outputChannels, epsilon: normEpsilon, momentum: normMomentum)
+        self.activation = activation
+    }
+
+    public var children: [(name: String, module: any Module)] {
+        [("0", convolution), ("1", normalization)]
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        let normalized = try normalization(convolution(input))
+        guard let activation else { return normalized }
+        return try MobileNetTensor.activation(normalized, activation)
+    }
+}

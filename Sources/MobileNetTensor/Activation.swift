@@ -1,0 +1,24 @@
+/// The element-wise nonlinearities MobileNets use.
+///
+/// - `relu6`: min(max(x, 0), 6), MobileNetV1/V2 (robust under low-precision arithmetic).
+/// - `hardSwish`: x · relu6(x + 3) / 6, MobileNetV3's cheap stand-in for swish.
+/// - `hardSigmoid`: relu6(x + 3) / 6, the gate of V3's squeeze-and-excitation.
+public enum Activation: String, Hashable, Sendable, CaseIterable {
+    case identity
+    case relu
+    case relu6
+    case hardSwish
+    case hardSigmoid
+
+    /// The activation of one value, as the reference engine computes it.
+    @inlinable
+    public func apply(_ x: Float) -> Float {
+        switch self {
+        case .identity: x
+        case .relu: max(x, 0)
+        case .relu6: min(max(x, 0), 6)
+        case .hardSwish: x * min(max(x + 3, 0), 6) / 6
+        case .hardSigmoid: min(max(x + 3, 0), 6) / 6
+        }
+    }
+}

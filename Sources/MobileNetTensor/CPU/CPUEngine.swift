@@ -1,0 +1,462 @@
+import CDNNL
+import Synchronization
+
+/// The fast engine: every operation runs as a oneDNN primitive, JIT-compiled for this CPU's
+/// instruction set (AVX-512, AVX2 or NEON, picked at run time).
+///
+/// Activations stay NHWC in memory. Convolution weights arrive in PyTorch's OIHW layout and are
+/// reordered into the blocked layout the chosen kernel asks for (oneDNN picks its AVX-512 kernels
+/// only for weights created with `format_tag_any`).
+///
+/// Primitives are cached by operation and shape, so a repeated shape never creates a primitive
+/// twice. Executions are serialized; each primitive runs on oneDNN's OpenMP threads.
+public struct CPUEngine: ComputeEngine {
+    public static let shared = CPUEngine()
+
+    public var name: String { "cpu (oneDNN)" }
+
+    private let cache = PrimitiveCache()
+
+    private init() {}
+
+    /// The number of threads oneDNN's kernels use (OpenMP). Defaults to `OMP_NUM_THREADS` or the
+    /// core count.
+    public static var threadCount: Int {
+        get { Int(omp_get_max_threads()) }
+        set { omp_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// How many primitives have been created and how many are cached.
+    public var cacheStatistics: (created: Int, cached: Int) {
+        cache.statistics
+    }
+
+    /// The oneDNN kernel chosen for a convolution of this shape, e.g. `jit_dw:avx512_core`.
+    public func convolutionImplementation(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws -> String {
+        try cache.serialized {
+            try convolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry).primitive.implementationName
+        }
+    }
+
+    // MARK: Convolution
+
+    private final class ConvolutionPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let source: dnnl_memory_desc_t
+        let destination: dnnl_memory_desc_t
+        let bias: dnnl_memory_desc_t
+        /// PyTorch's OIHW weights, and the primitive's layout with the reorder between them (nil when equal).
+        let userWeights: dnnl_memory_desc_t
+        let weights: dnnl_memory_desc_t
+        let weightReorder: DNNLPrimitive?
+        let outputShape: Shape
+
+        init(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws {
+            let (outputChannels, kernelHeight, kernelWidth) = (weight[0], weight[2], weight[3])
+            let outputShape: Shape = [
+                input[0],
+                geometry.outputExtent(input: input[1], kernel: kernelHeight),
+                geometry.outputExtent(input: input[2], kernel: kernelWidth),
+                outputChannels,
+            ]
+            source = try DNNL.activationDescriptor(input)
+            destination = try DNNL.activationDescriptor(outputShape)
+            bias = try DNNL.memoryDescriptor([outputChannels], dnnl_a)
+            if geometry.groups == 1 {
+                userWeights = try DNNL.memoryDescriptor(weight.dimensions, dnnl_oihw)
+            } else {
+                let groups = geometry.groups
+                userWeights = try DNNL.memoryDescriptor(
+                    [groups, outputChannels / groups, weight[1], kernelHeight, kernelWidth], dnnl_goihw)
+            }
+            var anyWeights = userWeights
+            let userDims = Array(withUnsafeBytes(of: userWeights.dims) { $0.bindMemory(to: Int64.self) }
+                .prefix(Int(userWeights.ndims))).map(Int.init)
+            anyWeights = try DNNL.memoryDescriptor(userDims, dnnl_format_tag_any)
+            var sourceAny = source, destinationAny = destination, biasAny = bias
+            let strides = [Int64(geometry.stride), Int64(geometry.stride)]
+            let dilations = [Int64(geometry.dilation - 1), Int64(geometry.dilation - 1)]
+            let padding = [Int64(geometry.padding), Int64(geometry.padding)]
+            var descriptor = dnnl_convolution_desc_t()
+            try DNNL.check(
+                withUnsafeMutablePointer(to: &biasAny) { biasPointer in
+                    dnnl_dilated_convolution_forward_desc_init(
+                        &descriptor, dnnl_forward_inference, dnnl_convolution_direct,
+                        &sourceAny, &anyWeights, hasBias ? biasPointer : nil, &destinationAny,
+                        strides, dilations, padding, padding)
+                },
+                "conv2d descriptor")
+            primitive = try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("conv2d", operationDescriptor: UnsafeRawPointer($0))
+            }
+            guard let chosen = primitive.memoryDescriptor(dnnl_query_weights_md) else {
+                throw TensorError.engineFailure(operation: "conv2d", status: "no weights layout")
+            }
+            weights = chosen
+            weightReorder = DNNL.equal(chosen, userWeights) ? nil : try DNNLPrimitive(reorderFrom: userWeights, to: chosen)
+            self.outputShape = outputShape
+        }
+    }
+
+    private func convolutionPlan(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws -> ConvolutionPlan {
+        try cache.plan(for: .convolution(input: input, weight: weight, hasBias: hasBias, geometry: geometry)) {
+            try ConvolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry)
+        }
+    }
+
+    public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
+        try cache.serialized {
+            let plan = try convolutionPlan(input: input.shape, weight: weight.shape, hasBias: bias != nil, geometry: geometry)
+            var weightPointer = weight.storage.pointer
+            var reordered: TensorStorage?
+            if let reorder = plan.weightReorder {
+                let storage = TensorStorage(uninitializedCount: (DNNL.size(of: plan.weights) + 3) / 4)
+                try reorder.execute("conv2d weight reorder", [
+                    .init(DNNL_ARG_FROM, plan.userWeights, weight.storage.pointer),
+                    .init(DNNL_ARG_TO, plan.weights, storage.pointer),
+                ])
+                reordered = storage
+                weightPointer = storage.pointer
+            }
+            let output = Tensor(uninitializedShape: plan.outputShape)
+            var arguments: [DNNL.Argument] = [
+                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
+                .init(DNNL_ARG_WEIGHTS, plan.weights, weightPointer),
+                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
+            ]
+            if let bias {
+                arguments.append(.init(DNNL_ARG_BIAS, plan.bias, bias.storage.pointer))
+            }
+            try plan.primitive.execute("conv2d", arguments)
+            withExtendedLifetime(reordered) {}
+            return output
+        }
+    }
+
+    // MARK: Batch normalization
+
+    public func batchNormalization(
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws -> Tensor {
+        try cache.serialized {
+            let (primitive, data, channel) = try batchNormPrimitive(input.shape, epsilon: epsilon, training: false)
+            let output = Tensor(uninitializedShape: input.shape)
+            try primitive.execute("batchNorm", [
+                .init(DNNL_ARG_SRC, data, input.storage.pointer),
+                .init(DNNL_ARG_MEAN, channel, mean.storage.pointer),
+                .init(DNNL_ARG_VARIANCE, channel, variance.storage.pointer),
+                .init(DNNL_ARG_SCALE, channel, scale.storage.pointer),
+                .init(DNNL_ARG_SHIFT, channel, shift.storage.pointer),
+                .init(DNNL_ARG_DST, data, output.storage.pointer),
+            ])
+            return output
+        }
+    }
+
+    public func batchNormalizationTraining(
+        _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws -> (output: Tensor, mean: Tensor, variance: Tensor) {
+        try cache.serialized {
+            let (primitive, data, channel) = try batchNormPrimitive(input.shape, epsilon: epsilon, training: true)
+            let channels: Shape = [input.shape[3]]
+            let output = Tensor(uninitializedShape: input.shape)
+            let mean = Tensor(uninitializedShape: channels)
+            let variance = Tensor(uninitializedShape: channels)
+            try primitive.execute("batchNorm (training)", [
+                .init(DNNL_ARG_SRC, data, input.storage.pointer),
+                .init(DNNL_ARG_SCALE, channel, scale.storage.pointer),
+                .init(DNNL_ARG_SHIFT, channel, shift.storage.pointer),
+                .init(DNNL_ARG_DST, data, output.storage.pointer),
+                .init(DNNL_ARG_MEAN, channel, mean.storage.pointer),
+                .init(DNNL_ARG_VARIANCE, channel, variance.storage.pointer),
+            ])
+            return (output, mean, variance)
+        }
+    }
+
+    private final class BatchNormPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let data: dnnl_memory_desc_t
+        let channel: dnnl_memory_desc_t
+
+        init(_ shape: Shape, epsilon: Float, training: Bool) throws {
+            data = try DNNL.activationDescriptor(shape)
+            channel = try DNNL.memoryDescriptor([shape[3]], dnnl_a)
+            var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+            if !training { flags |= dnnl_use_global_stats.rawValue }
+            var descriptor = dnnl_batch_normalization_desc_t()
+            var data = data
+            try DNNL.check(
+                dnnl_batch_normalization_forward_desc_init(
+                    &descriptor, training ? dnnl_forward_training : dnnl_forward_inference, &data, epsilon, flags),
+                "batchNorm descriptor")
+            primitive = try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("batchNorm", operationDescriptor: UnsafeRawPointer($0))
+            }
+        }
+    }
+
+    private func batchNormPrimitive(_ shape: Shape, epsilon: Float, training: Bool) throws
+        -> (DNNLPrimitive, dnnl_memory_desc_t, dnnl_memory_desc_t)
+    {
+        let plan = try cache.plan(for: .batchNorm(input: shape, epsilon: epsilon, training: training)) {
+            try BatchNormPlan(shape, epsilon: epsilon, training: training)
+        }
+        return (plan.primitive, plan.data, plan.channel)
+    }
+
+    // MARK: Element-wise
+
+    /// A single-primitive element-wise operation on a flat view of its operand.
+    private final class EltwisePlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let data: dnnl_memory_desc_t
+
+        init(count: Int, algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float) throws {
+            var data = try DNNL.flatDescriptor(count)
+            self.data = data
+            var descriptor = dnnl_eltwise_desc_t()
+            try DNNL.check(
+                dnnl_eltwise_forward_desc_init(&descriptor, dnnl_forward_inference, algorithm, &data, alpha, beta),
+                "eltwise descriptor")
+            primitive = try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("eltwise", operationDescriptor: UnsafeRawPointer($0))
+            }
+        }
+    }
+
+    /// oneDNN 2.6 has no hard-sigmoid, so it runs as `x / 6 + 0.5` followed by a clip to [0, 1].
+    private func eltwiseSteps(_ kind: Activation) -> [(dnnl_alg_kind_t, Float, Float)] {
+        switch kind {
+        case .identity: []
+        case .relu: [(dnnl_eltwise_relu, 0, 0)]
+        case .relu6: [(dnnl_eltwise_clip_v2, 0, 6)]
+        case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
+        case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6.0, 0.5), (dnnl_eltwise_clip_v2, 0, 1)]
+        }
+    }
+
+    public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+        try cache.serialized {
+            let output = Tensor(uninitializedShape: input.shape)
+            var source = input.storage.pointer
+            for (algorithm, alpha, beta) in eltwiseSteps(kind) {
+                let count = input.elementCount
+                let plan = try cache.plan(for: .eltwise(count: count, algorithm: algorithm.rawValue, alpha: alpha, beta: beta)) {
+                    try EltwisePlan(count: count, algorithm: algorithm, alpha: alpha, beta: beta)
+                }
+                try plan.primitive.execute("activation \(kind)", [
+                    .init(DNNL_ARG_SRC, plan.data, source),
+                    .init(DNNL_ARG_DST, plan.data, output.storage.pointer),
+                ])
+                source = output.storage.pointer
+            }
+            return output
+        }
+    }
+
+    // MARK: Binary
+
+    private final class BinaryPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let lhs: dnnl_memory_desc_t
+        let rhs: dnnl_memory_desc_t
+
+        init(algorithm: dnnl_alg_kind_t, lhs: dnnl_memory_desc_t, rhs: dnnl_memory_desc_t) throws {
+            self.lhs = lhs
+            self.rhs = rhs
+            var (source0, source1, destination) = (lhs, rhs, lhs)
+            var descriptor = dnnl_binary_desc_t()
+            try DNNL.check(dnnl_binary_desc_init(&descriptor, algorithm, &source0, &source1, &destination), "binary descriptor")
+            primitive = try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("binary", operationDescriptor: UnsafeRawPointer($0))
+            }
+        }
+    }
+
+    private func runBinary(_ operation: String, _ plan: BinaryPlan, _ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
+        let output = Tensor(uninitializedShape: lhs.shape)
+        try plan.primitive.execute(operation, [
+            .init(DNNL_ARG_SRC_0, plan.lhs, lhs.storage.pointer),
+            .init(DNNL_ARG_SRC_1, plan.rhs, rhs.storage.pointer),
+            .init(DNNL_ARG_DST, plan.lhs, output.storage.pointer),
+        ])
+        return output
+    }
+
+    public func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
+        try cache.serialized {
+            let count = lhs.elementCount
+            let plan = try cache.plan(for: .add(count: count)) {
+                let flat = try DNNL.flatDescriptor(count)
+                return try BinaryPlan(algorithm: dnnl_binary_add, lhs: flat, rhs: flat)
+            }
+            return try runBinary("add", plan, lhs, rhs)
+        }
+    }
+
+    public func multiplyChannels(_ input: Tensor, by scale: Tensor) throws -> Tensor {
+        try cache.serialized {
+            let shape = input.shape
+            let plan = try cache.plan(for: .multiplyChannels(input: shape)) {
+                try BinaryPlan(
+                    algorithm: dnnl_binary_mul,
+                    lhs: DNNL.activationDescriptor(shape),
+                    rhs: DNNL.activationDescriptor([shape[0], 1, 1, shape[3]]))
+            }
+            return try runBinary("multiplyChannels", plan, input, scale)
+        }
+    }
+
+    // MARK: Pooling, linear, softmax
+
+    /// A primitive with one source and one destination layout.
+    private final class UnaryPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let source: dnnl_memory_desc_t
+        let destination: dnnl_memory_desc_t
+
+        init(_ operation: String, source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t,
+             describe: (inout dnnl_memory_desc_t, inout dnnl_memory_desc_t) throws -> DNNLPrimitive) throws {
+            self.source = source
+            self.destination = destination
+            var (source, destination) = (source, destination)
+            primitive = try describe(&source, &destination)
+        }
+    }
+
+    public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+        try cache.serialized {
+            let shape = input.shape
+            let outputShape: Shape = [shape[0], 1, 1, shape[3]]
+            let plan = try cache.plan(for: .globalAveragePool(input: shape)) {
+                try UnaryPlan("globalAveragePool", source: DNNL.activationDescriptor(shape),
+                              destination: DNNL.activationDescriptor(outputShape)) { source, destination in
+                    var descriptor = dnnl_pooling_v2_desc_t()
+                    let kernel = [Int64(shape[1]), Int64(shape[2])]
+                    try DNNL.check(
+                        dnnl_pooling_v2_forward_desc_init(
+                            &descriptor, dnnl_forward_inference, dnnl_pooling_avg_exclude_padding,
+                            &source, &destination, [1, 1], kernel, [0, 0], [0, 0], [0, 0]),
+                        "globalAveragePool descriptor")
+                    return try withUnsafePointer(to: &descriptor) {
+                        try DNNLPrimitive("globalAveragePool", operationDescriptor: UnsafeRawPointer($0))
+                    }
+                }
+            }
+            let output = Tensor(uninitializedShape: outputShape)
+            try plan.primitive.execute("globalAveragePool", [
+                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
+                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
+            ])
+            return output
+        }
+    }
+
+    private final class LinearPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let source: dnnl_memory_desc_t
+        let weights: dnnl_memory_desc_t
+        let bias: dnnl_memory_desc_t
+        let destination: dnnl_memory_desc_t
+
+        init(input: Shape, weight: Shape, hasBias: Bool) throws {
+            source = try DNNL.memoryDescriptor([input[0], input[1]], dnnl_ab)
+            weights = try DNNL.memoryDescriptor([weight[0], weight[1]], dnnl_ab)
+            bias = try DNNL.memoryDescriptor([weight[0]], dnnl_a)
+            destination = try DNNL.memoryDescriptor([input[0], weight[0]], dnnl_ab)
+            var (source, weights, bias, destination) = (source, weights, bias, destination)
+            var descriptor = dnnl_inner_product_desc_t()
+            try DNNL.check(
+                withUnsafeMutablePointer(to: &bias) { biasPointer in
+                    dnnl_inner_product_forward_desc_init(
+                        &descriptor, dnnl_forward_inference, &source, &weights, hasBias ? biasPointer : nil, &destination)
+                },
+                "linear descriptor")
+            primitive = try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("linear", operationDescriptor: UnsafeRawPointer($0))
+            }
+        }
+    }
+
+    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        try cache.serialized {
+            let plan = try cache.plan(for: .linear(input: input.shape, weight: weight.shape, hasBias: bias != nil)) {
+                try LinearPlan(input: input.shape, weight: weight.shape, hasBias: bias != nil)
+            }
+            let output = Tensor(uninitializedShape: [input.shape[0], weight.shape[0]])
+            var arguments: [DNNL.Argument] = [
+                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
+                .init(DNNL_ARG_WEIGHTS, plan.weights, weight.storage.pointer),
+                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
+            ]
+            if let bias {
+                arguments.append(.init(DNNL_ARG_BIAS, plan.bias, bias.storage.pointer))
+            }
+            try plan.primitive.execute("linear", arguments)
+            return output
+        }
+    }
+
+    public func softmax(_ input: Tensor) throws -> Tensor {
+        try cache.serialized {
+            let shape = input.shape
+            let plan = try cache.plan(for: .softmax(input: shape)) {
+                let layout = try DNNL.memoryDescriptor([shape[0], shape[1]], dnnl_ab)
+                return try UnaryPlan("softmax", source: layout, destination: layout) { source, destination in
+                    var descriptor = dnnl_softmax_v2_desc_t()
+                    try DNNL.check(
+                        dnnl_softmax_v2_forward_desc_init(
+                            &descriptor, dnnl_forward_inference, dnnl_softmax_accurate, &source, &destination, 1),
+                        "softmax descriptor")
+                    return try withUnsafePointer(to: &descriptor) {
+                        try DNNLPrimitive("softmax", operationDescriptor: UnsafeRawPointer($0))
+                    }
+                }
+            }
+            let output = Tensor(uninitializedShape: shape)
+            try plan.primitive.execute("softmax", [
+                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
+                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
+            ])
+            return output
+        }
+    }
+}
+
+/// What a cached primitive is for. Two calls with equal keys reuse one primitive.
+enum PrimitiveKey: Hashable, Sendable {
+    case convolution(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry)
+    case batchNorm(input: Shape, epsilon: Float, training: Bool)
+    case eltwise(count: Int, algorithm: UInt32, alpha: Float, beta: Float)
+    case add(count: Int)
+    case multiplyChannels(input: Shape)
+    case globalAveragePool(input: Shape)
+    case linear(input: Shape, weight: Shape, hasBias: Bool)
+    case softmax(input: Shape)
+}
+
+/// Created primitives by key, and the lock that serializes their executions.
+final class PrimitiveCache: @unchecked Sendable {
+    private let lock = Mutex(())
+    private var plans: [PrimitiveKey: AnyObject] = [:]
+    private var created = 0
+
+    /// Runs `body` holding the engine's lock. Plans may only be read or made inside it.
+    func serialized<Result>(_ body: () throws -> Result) throws -> Result {
+        try lock.withLock { _ in try body() }
+    }
+
+    /// The plan for `key`, made by `make` the first time. Call only inside ``serialized(_:)``.
+    func plan<Plan: AnyObject>(for key: PrimitiveKey, make: () throws -> Plan) throws -> Plan {
+        if let existing = plans[key] as? Plan { return existing }
+        let plan = try make()
+        plans[key] = plan
+        created += 1
+        return plan
+    }
+
+    var statistics: (created: Int, cached: Int) {
+        (try? serialized { (created, plans.count) }) ?? (created, plans.count)
+    }
+}

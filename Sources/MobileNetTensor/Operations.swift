@@ -1,0 +1,161 @@
+// The tensor operations MobileNets are made of. Each function checks its operands' shapes, so a
+// wrong shape is a typed error naming the operation, and then runs on `Engine.current`.
+
+/// A 2-D convolution of an NHWC input with OIHW weights (PyTorch's `F.conv2d`, channels last).
+public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, geometry: ConvolutionGeometry) throws -> Tensor {
+    let operation = "conv2d"
+    try input.expectRank(4, layout: "NHWC", for: operation)
+    try weight.expectRank(4, layout: "OIHW", for: operation + " weight")
+    let channels = input.shape[3]
+    let outputChannels = weight.shape[0]
+    guard geometry.groups >= 1, channels % geometry.groups == 0, outputChannels % geometry.groups == 0 else {
+        throw TensorError.invalidArgument(
+            operation: operation, argument: "groups",
+            reason: "\(geometry.groups) must divide input channels \(channels) and output channels \(outputChannels)")
+    }
+    guard weight.shape[1] == channels / geometry.groups else {
+        throw TensorError.shapeMismatch(
+            operation: operation + " weight",
+            expected: "[\(outputChannels), \(channels / geometry.groups), kH, kW] for \(channels) input channels in \(geometry.groups) groups",
+            actual: weight.shape)
+    }
+    guard geometry.stride >= 1, geometry.dilation >= 1, geometry.padding >= 0 else {
+        throw TensorError.invalidArgument(
+            operation: operation, argument: "geometry", reason: "\(geometry) needs stride ≥ 1, dilation ≥ 1, padding ≥ 0")
+    }
+    let outputHeight = geometry.outputExtent(input: input.shape[1], kernel: weight.shape[2])
+    let outputWidth = geometry.outputExtent(input: input.shape[2], kernel: weight.shape[3])
+    guard outputHeight >= 1, outputWidth >= 1 else {
+        throw TensorError.shapeMismatch(
+            operation: operation,
+            expected: "an input map of at least the dilated kernel's size \(weight.shape[2])x\(weight.shape[3]) after padding",
+            actual: input.shape)
+    }
+    if let bias {
+        try bias.expectShape([outputChannels], for: operation + " bias")
+    }
+    return try Engine.current.convolution2D(input, weight: weight, bias: bias, geometry: geometry)
+}
+
+/// Checks that every per-channel tensor of a batch norm is `[C]` for an NHWC input.
+private func validateBatchNorm(_ input: Tensor, _ perChannel: [(String, Tensor)]) throws {
+    try input.expectRank(4, layout: "NHWC", for: "batchNorm")
+    let channels = input.shape[3]
+    for (name, tensor) in perChannel {
+        try tensor.expectShape([channels], for: "batchNorm \(name)")
+    }
+}
+
+/// Batch normalization with fixed statistics (inference): `(x - mean) / sqrt(variance + epsilon) * scale + shift`.
+public func batchNorm(
+    _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+) throws -> Tensor {
+    try validateBatchNorm(input, [("mean", mean), ("variance", variance), ("scale", scale), ("shift", shift)])
+    return try Engine.current.batchNormalization(
+        input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon)
+}
+
+/// Batch normalization with the batch's own statistics (training). The variance returned is the
+/// biased one used to normalize.
+public func batchNormTraining(
+    _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+) throws -> (output: Tensor, mean: Tensor, variance: Tensor) {
+    try validateBatchNorm(input, [("scale", scale), ("shift", shift)])
+    return try Engine.current.batchNormalizationTraining(input, scale: scale, shift: shift, epsilon: epsilon)
+}
+
+/// Applies `kind` to every element.
+public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+    if kind == .identity { return input }
+    return try Engine.current.activation(input, kind)
+}
+
+public func relu(_ input: Tensor) throws -> Tensor { try activation(input, .relu) }
+public func relu6(_ input: Tensor) throws -> Tensor { try activation(input, .relu6) }
+public func hardSwish(_ input: Tensor) throws -> Tensor { try activation(input, .hardSwish) }
+public func hardSigmoid(_ input: Tensor) throws -> Tensor { try activation(input, .hardSigmoid) }
+
+/// Element-wise sum, e.g. an inverted residual's shortcut.
+public func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
+    try rhs.expectShape(lhs.shape, for: "add")
+    return try Engine.current.add(lhs, rhs)
+}
+
+/// Scales each channel of an NHWC map by a per-sample, per-channel factor `[N, 1, 1, C]`:
+/// the excitation step of squeeze-and-excitation.
+public func multiplyChannels(_ input: Tensor, by scale: Tensor) throws -> Tensor {
+    try input.expectRank(4, layout: "NHWC", for: "multiplyChannels")
+    try scale.expectShape([input.shape[0], 1, 1, input.shape[3]], for: "multiplyChannels scale")
+    return try Engine.current.multiplyChannels(input, by: scale)
+}
+
+/// Averages each channel's map: `[N, H, W, C]` to `[N, 1, 1, C]`.
+public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+    try input.expectRank(4, layout: "NHWC", for: "globalAveragePool")
+    return try Engine.current.globalAveragePool(input)
+}
+
+/// A fully connected layer: `input [N, I]`, `weight [O, I]` (PyTorch's order), `bias [O]`.
+public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+    try input.expectRank(2, layout: "[batch, features]", for: "linear")
+    try weight.expectShape([weight.shape.first ?? 0, input.shape[1]], for: "linear weight")
+    if let bias {
+        try bias.expectShape([weight.shape[0]], for: "linear bias")
+    }
+    return try Engine.current.linear(input, weight: weight, bias: bias)
+}
+
+/// Softmax over the last axis of `[N, K]` logits.
+public func softmax(_ input: Tensor) throws -> Tensor {
+    try input.expectRank(2, layout: "[batch, classes]", for: "softmax")
+    return try Engine.current.softmax(input)
+}
+
+/// Zeroes each element with probability `probability` and scales the survivors by
+/// `1 / (1 - probability)` (inverted dropout, as PyTorch). Only used in training.
+public func dropout<Generator: RandomNumberGenerator>(
+    _ input: Tensor, probability: Double, using generator: inout Generator
+) throws -> Tensor {
+    guard probability >= 0, probability < 1 else {
+        throw TensorError.invalidArgument(operation: "dropout", argument: "probability", reason: "\(probability) is not in [0, 1)")
+    }
+    if probability == 0 { return input }
+    let keepScale = Float(1 / (1 - probability))
+    var result = input
+    result.withUnsafeMutableBufferPointer { values in
+        for index in values.indices {
+            values[index] = Double.random(in: 0..<1, using: &generator) < probability ? 0 : values[index] * keepScale
+        }
+    }
+    return result
+}
+
+/// Reorders an NHWC tensor to NCHW (PyTorch's activation layout).
+public func nhwcToNCHW(_ input: Tensor) throws -> Tensor {
+    try input.expectRank(4, layout: "NHWC", for: "nhwcToNCHW")
+    let (n, h, w, c) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    var result = Tensor(uninitializedShape: [n, c, h, w])
+    input.withUnsafeBufferPointer { source in
+        result.withUnsafeMutableBufferPointer { target in
+            for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
+                target[((b * c + k) * h + y) * w + x] = source[((b * h + y) * w + x) * c + k]
+            } } } }
+        }
+    }
+    return result
+}
+
+/// Reorders an NCHW tensor (PyTorch's activation layout) to NHWC.
+public func nchwToNHWC(_ input: Tensor) throws -> Tensor {
+    try input.expectRank(4, layout: "NCHW", for: "nchwToNHWC")
+    let (n, c, h, w) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+    var result = Tensor(uninitializedShape: [n, h, w, c])
+    input.withUnsafeBufferPointer { source in
+        result.withUnsafeMutableBufferPointer { target in
+            for b in 0..<n { for k in 0..<c { for y in 0..<h { for x in 0..<w {
+                target[((b * h + y) * w + x) * c + k] = source[((b * c + k) * h + y) * w + x]
+            } } } }
+        }
+    }
+    return result
+}

@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every operation as plain Swift loops, written to be read: the definition each fast kernel
+/// is tested against. Slow; use it on small shapes.
+///
+/// Sums accumulate in `Double` so that the reference is more accurate than the kernels under test.
+public struct ReferenceEngine: ComputeEngine {
+    public var name: String { "reference" }
+
+    public init() {}
+
+    public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let (outputChannels, groupChannels, kernelHeight, kernelWidth) =
+            (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let outputHeight = geometry.outputExtent(input: height, kernel: kernelHeight)
+        let outputWidth = geometry.outputExtent(input: width, kernel: kernelWidth)
+        let outputsPerGroup = outputChannels / geometry.groups
+        var output = Tensor(uninitializedShape: [batch, outputHeight, outputWidth, outputChannels])
+        let x = input.storage.pointer, w = weight.storage.pointer
+        let b = bias?.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for n in 0..<batch {
+                for oy in 0..<outputHeight {
+                    for ox in 0..<outputWidth {
+                        for o in 0..<outputChannels {
+                            let group = o / outputsPerGroup
+                            var sum = Double(b?[o] ?? 0)
+                            for ky in 0..<kernelHeight {
+                                let iy = oy * geometry.stride - geometry.padding + ky * geometry.dilation
+                                if iy < 0 || iy >= height { continue }
+                                for kx in 0..<kernelWidth {
+                                    let ix = ox * geometry.stride - geometry.padding + kx * geometry.dilation
+                                    if ix < 0 || ix >= width { continue }
+                                    for i in 0..<groupChannels {
+                                        let c = group * groupChannels + i
+                                        let xv = x[((n * height + iy) * width + ix) * channels + c]
+                                        let wv = w[((o * groupChannels + i) * kernelHeight + ky) * kernelWidth + kx]
+                                        sum += Double(xv) * Double(wv)
+                                    }
+                                }
+                            }
+                            y[((n * outputHeight + oy) * outputWidth + ox) * outputChannels + o] = Float(sum)
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    public func batchNormalization(
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws -> Tensor {
+        normalize(input, mean: mean.scalars.map(Double.init), variance: variance.scalars.map(Double.init),
+                  scale: scale, shift: shift, epsilon: epsilon)
+    }
+
+    public func batchNormalizationTraining(
+        _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws -> (output: Tensor, mean: Tensor, variance: Tensor) {
+        let channels = input.shape[3]
+        let rows = input.elementCount / max(channels, 1)
+        var mean = [Double](repeating: 0, count: channels)
+        var variance = [Double](repeating: 0, count: channels)
+        input.withUnsafeBufferPointer { x in
+            for row in 0..<rows { for c in 0..<channels { mean[c] += Double(x[row * channels + c]) } }
+            for c in 0..<channels { mean[c] /= Double(rows) }
+            for row in 0..<rows {
+                for c in 0..<channels {
+                    let centered = Double(x[row * channels + c]) - mean[c]
+                    variance[c] += centered * centered
+                }
+            }
+            for c in 0..<channels { variance[c] /= Double(rows) }
+        }
+        let output = normalize(input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon)
+        return (output, try Tensor(shape: [channels], values: mean.map(Float.init)),
+                try Tensor(shape: [channels], values: variance.map(Float.init)))
+    }
+
+    private func normalize(
+        _ input: Tensor, mean: [Double], variance: [Double], scale: Tensor, shift: Tensor, epsilon: Float
+    ) -> Tensor {
+        let channels = input.shape[3]
+        var output = Tensor(uninitializedShape: input.shape)
+        let x = input.storage.pointer, gamma = scale.storage.pointer, beta = shift.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for index in 0..<input.elementCount {
+                let c = index % channels
+                let normalized = (Double(x[index]) - mean[c]) / (variance[c] + Double(epsilon)).squareRoot()
+                y[index] = Float(normalized * Double(gamma[c]) + Double(beta[c]))
+            }
+        }
+        return output
+    }
+
+    public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+        var output = input
+        output.withUnsafeMutableBufferPointer { values in
+            for index in values.indices { values[index] = kind.apply(values[index]) }
+        }
+        return output
+    }
+
+    public func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
+        var output = lhs
+        output.withUnsafeMutableBufferPointer { values in
+            for index in values.indices { values[index] += rhs.storage.pointer[index] }
+        }
+        return output
+    }
+
+    public func multiplyChannels(_ input: Tensor, by scale: Tensor) throws -> Tensor {
+        let channels = input.shape[3]
+        let perSample = input.elementCount / max(input.shape[0], 1)
+        var output = input
+        output.withUnsafeMutableBufferPointer { values in
+            for index in values.indices {
+                let n = index / perSample, c = index % channels
+                values[index] *= scale.storage.pointer[n * channels + c]
+            }
+        }
+        return output
+    }
+
+    public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        var output = Tensor(uninitializedShape: [batch, 1, 1, channels])
+        let x = input.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    var sum = 0.0
+                    for pixel in 0..<(height * width) { sum += Double(x[(n * height * width + pixel) * channels + c]) }
+                    y[n * channels + c] = Float(sum / Double(height * width))
+                }
+            }
+        }
+        return output
+    }
+
+    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        let (batch, inputs, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
+        var output = Tensor(uninitializedShape: [batch, outputs])
+        let x = input.storage.pointer, w = weight.storage.pointer, b = bias?.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for n in 0..<batch {
+                for o in 0..<outputs {
+                    var sum = Double(b?[o] ?? 0)
+                    for i in 0..<inputs { sum += Double(x[n * inputs + i]) * Double(w[o * inputs + i]) }
+                    y[n * outputs + o] = Float(sum)
+                }
+            }
+        }
+        return output
+    }
+
+    public func softmax(_ input: Tensor) throws -> Tensor {
+        let (batch, classes) = (input.shape[0], input.shape[1])
+        var output = Tensor(uninitializedShape: input.shape)
+        let x = input.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for n in 0..<batch {
+                let row = (0..<classes).map { Double(x[n * classes + $0]) }
+                let largest = row.max() ?? 0
+                let exponentials = row.map { exp($0 - largest) }
+                let total = exponentials.reduce(0, +)
+                for k in 0..<classes { y[n * classes + k] = Float(exponentials[k] / total) }
+            }
+        }
+        return output
+    }
+}

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A 64-byte aligned block of floats shared by tensors until one of them writes (copy-on-write).
+///
+/// The alignment lets oneDNN's AVX-512 kernels load whole cache lines, and lets the engine hand
+/// these buffers to oneDNN directly (its `DNNL_MEMORY_ALLOCATE` macro does not import into Swift).
+public final class TensorStorage: @unchecked Sendable {
+    public static let alignment = 64
+
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Allocates `count` floats; the contents are undefined until written.
+    init(uninitializedCount count: Int) {
+        precondition(count >= 0, "negative element count")
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let status = posix_memalign(&raw, Self.alignment, bytes)
+        guard status == 0, let raw else {
+            fatalError("out of memory allocating \(bytes) bytes for a tensor")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+
+    convenience init(repeating value: Float, count: Int) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: value, count: count)
+    }
+
+    func copy() -> TensorStorage {
+        let result = TensorStorage(uninitializedCount: count)
+        result.pointer.update(from: pointer, count: count)
+        return result
+    }
+
+    deinit {
+        free(pointer)
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet info`: the per-layer table of a model (name, output shape, parameters,
+/// multiply-adds) and its totals, or one JSON object with `--json`.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a model's layers, output shapes, parameter and multiply-add counts.")
+
+    @OptionGroup var model: ModelOptions
+
+    @Flag(name: .long, help: "Print one JSON object instead of the table.")
+    var json = false
+
+    func run() throws {
+        let classifier = try makeModel(model.modelConfiguration, seed: nil)
+        let summary = try ModelSummary(model: classifier, resolution: model.resolution)
+        if json {
+            print(try Self.json(summary))
+        } else {
+            print(Self.table(summary))
+        }
+    }
+
+    struct Report: Encodable {
+        struct Layer: Encodable {
+            var name: String
+            var kind: String
+            var outputShape: [Int]
+            var parameters: Int
+            var macs: Int
+
+            enum CodingKeys: String, CodingKey {
+                case name, kind, outputShape = "output_shape", parameters, macs
+            }
+        }
+
+        var variant: String
+        var width: Double
+        var resolution: Int
+        var classes: Int
+        var parameters: Int
+        var macs: Int
+        var layers: [Layer]
+    }
+
+    static func json(_ summary: ModelSummary) throws -> String {
+        let report = Report(
+            variant: summary.configuration.architecture.rawValue,
+            width: summary.configuration.widthMultiplier,
+            resolution: summary.resolution,
+            classes: summary.configuration.classCount,
+            parameters: summary.parameters,
+            macs: summary.multiplyAdds,
+            layers: summary.rows.map {
+                .init(name: $0.name, kind: $0.kind, outputShape: $0.outputShape.dimensions,
+                      parameters: $0.parameters, macs: $0.multiplyAdds)
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(report), as: UTF8.self)
+    }
+
+    static func table(_ summary: ModelSummary) -> String {
+        let header = ["layer", "kind", "output (NHWC)", "parameters", "multiply-adds"]
+        let body = summary.rows.map {
+            [$0.name, $0.kind, $0.outputShape.description, grouped($0.parameters), grouped($0.multiplyAdds)]
+        }
+        let widths = header.indices.map { column in
+            ([header] + body).map { $0[column].count }.max() ?? 0
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column >= 3 ? String(repeating: " ", count: widths[column] - cell.count) + cell
+                            : cell + String(repeating: " ", count: widths[column] - cell.count)
+            }.joined(separator: "  ")
+        }
+        let configuration = summary.configuration
+        var lines = [line(header), String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
+        lines += body.map(line)
+        lines.append("")
+        lines.append("MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier), \(summary.resolution)x\(summary.resolution), \(configuration.classCount) classes: "
+            + "\(grouped(summary.parameters)) parameters, "
+            + String(format: "%.1f M multiply-adds", Double(summary.multiplyAdds) / 1e6))
+        return lines.joined(separator: "\n")
+    }
+
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value)
+        var result = ""
+        for (offset, character) in digits.enumerated() {
+            if offset > 0 && (digits.count - offset) % 3 == 0 { result.append(",") }
+            result.append(character)
+        }
+        return result
+    }
+}
