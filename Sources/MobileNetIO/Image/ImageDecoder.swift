@@ -1,0 +1,81 @@
+import Foundation
+
+/// Decodes JPEG and PNG files to 8-bit RGB, matching Pillow's `Image.open(f).convert("RGB")`
+/// (followed by `ImageOps.exif_transpose` when orientation is applied).
+///
+/// The format is chosen by the leading bytes, never by the file name. Bad input of any kind —
+/// truncated, corrupt, random or empty bytes, an unknown format, absurd dimensions — gives an
+/// ``ImageError``, never a crash. Calls are independent and safe to run from several threads.
+///
+/// What matches Pillow and what does not:
+/// - JPEG decodes with libjpeg-turbo, as Pillow's does, to the same bytes (baseline, progressive,
+///   any chroma subsampling, grayscale). CMYK and YCCK JPEGs are converted to RGB with Pillow's
+///   formula for (Adobe-inverted) CMYK.
+/// - PNG: see `PNGDecoder` — identical to Pillow except 16-bit grayscale, where Pillow clips
+///   each sample at 255 and this decoder keeps the high byte.
+public enum ImageDecoder {
+    /// The most pixels a picture may have (2^28, e.g. 16384 x 16384); larger headers are refused
+    /// before any pixel memory is allocated, so a hostile file cannot exhaust memory.
+    public static let maximumPixelCount = 1 << 28
+
+    /// Reads and decodes the file at `url`.
+    ///
+    /// - Parameter applyingExifOrientation: turn the picture upright according to its EXIF
+    ///   orientation tag (JPEG `APP1`, PNG `eXIf`), as `ImageOps.exif_transpose` does. Pass
+    ///   `false` for torchvision's plain `ImageFolder` loading, which ignores the tag.
+    public static func decode(contentsOf url: URL, applyingExifOrientation: Bool = true) throws -> RGBImage {
+        guard url.isFileURL else {
+            throw ImageError.unreadableFile(path: url.absoluteString, reason: "only file URLs are read")
+        }
+        let data: Data
+        do {
+            // Read, not memory-mapped: a mapped file that shrinks while being decoded would crash
+            // the process, and pictures are small.
+            data = try Data(contentsOf: url)
+        } catch {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+                throw ImageError.fileNotFound(path: url.path)
+            }
+            let reason = isDirectory.boolValue ? "it is a directory" : error.localizedDescription
+            throw ImageError.unreadableFile(path: url.path, reason: reason)
+        }
+        return try decode(data, source: url.path, applyingExifOrientation: applyingExifOrientation)
+    }
+
+    /// Decodes a JPEG or PNG held in memory; `source` names it in errors (a path, a URL, an
+    /// archive member).
+    public static func decode(_ data: Data, source: String, applyingExifOrientation: Bool = true) throws -> RGBImage {
+        guard !data.isEmpty else { throw ImageError.empty(source: source) }
+        guard let format = ImageFormat(detecting: data) else {
+            if let name = ImageFormat.unsupportedFormatName(of: data) {
+                throw ImageError.unsupportedFormat(source: source, format: name)
+            }
+            throw ImageError.unknownFormat(source: source, leadingBytes: ImageError.hexPrefix(of: data))
+        }
+        let (image, exif) = try data.withUnsafeBytes { bytes -> (RGBImage, [UInt8]?) in
+            switch format {
+            case .jpeg:
+                let result = try JPEGDecoder.decode(bytes, source: source)
+                return (result.image, result.exif)
+            case .png:
+                let result = try PNGDecoder.decode(bytes, source: source)
+                return (result.image, result.exif)
+            }
+        }
+        guard applyingExifOrientation, let exif, let orientation = ExifOrientation(tiff: exif) else {
+            return image
+        }
+        return image.applying(orientation)
+    }
+
+    /// Refuses empty and oversized pictures from their header, before decoding.
+    static func checkDimensions(width: Int, height: Int, source: String) throws {
+        guard width > 0, height > 0 else {
+            throw ImageError.zeroSize(source: source, width: width, height: height)
+        }
+        guard width <= maximumPixelCount, height <= maximumPixelCount, width * height <= maximumPixelCount else {
+            throw ImageError.tooLarge(source: source, width: width, height: height, limit: maximumPixelCount)
+        }
+    }
+}
