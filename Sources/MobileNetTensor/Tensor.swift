@@ -42,6 +42,16 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// Views `storage`, in row-major order, as a tensor of `shape`, without copying; for readers
+    /// that bring their own memory (``TensorStorage/init(borrowing:count:owner:)``).
+    public init(shape: Shape, storage: TensorStorage) throws {
+        guard storage.count == shape.elementCount else {
+            throw TensorError.elementCountMismatch(shape: shape, expected: shape.elementCount, actual: storage.count)
+        }
+        self.shape = shape
+        self.storage = storage
+    }
+
     /// A tensor whose element at flat (row-major) index `i` is `value(i)`.
     public init(shape: Shape, generating value: (Int) throws -> Float) rethrows {
         self.init(uninitializedShape: shape)

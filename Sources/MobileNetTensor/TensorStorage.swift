@@ -13,6 +13,8 @@ public final class TensorStorage: @unchecked Sendable {
 
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// What keeps borrowed memory alive; `nil` when this storage allocated `pointer` and frees it.
+    private let owner: AnyObject?
 
     /// Allocates `count` floats; the contents are undefined until written.
     init(uninitializedCount count: Int) {
@@ -25,6 +27,20 @@ public final class TensorStorage: @unchecked Sendable {
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        owner = nil
+    }
+
+    /// Views `count` floats at `pointer` that `owner` keeps alive, without copying them; e.g. a
+    /// tensor inside a memory-mapped safetensors file, whose mapping `owner` unmaps when released.
+    ///
+    /// The memory must stay valid and writable (a private mapping will do) for `owner`'s lifetime:
+    /// tensors still write in place when they hold the only reference. It needs only `Float`
+    /// alignment, not 64 bytes; a copy made by copy-on-write is aligned and owned as usual.
+    public init(borrowing pointer: UnsafeMutablePointer<Float>, count: Int, owner: AnyObject) {
+        precondition(count >= 0, "negative element count")
+        self.pointer = pointer
+        self.count = count
+        self.owner = owner
     }
 
     convenience init(repeating value: Float, count: Int) {
@@ -39,6 +55,8 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        free(pointer)
+        if owner == nil {
+            free(pointer)
+        }
     }
 }
