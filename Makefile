@@ -1,14 +1,15 @@
 # swift-mobilenet: the two commands a user needs, and the steps behind them.
-#   make test   install missing system libraries, then run the whole test suite
-#   make info   print MobileNetV2's per-layer table (until `make demo` lands with the weights)
+#   make demo   install what is missing, fetch the pretrained MobileNetV2, build in release mode
+#               and classify the bundled photos
+#   make test   install what is missing (system libraries, weights), then run the whole test suite
 
 SWIFT ?= swift
 # Debian packages the build links against (see README, "Dependencies").
-APT_PACKAGES := libdnnl-dev
+APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev pkg-config
 # OpenMP threads that spin while idle fight any other process on a 2-core machine.
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: deps build test info release clean
+.PHONY: deps weights build test demo info release clean
 
 deps:
 	@missing=""; \
@@ -16,6 +17,7 @@ deps:
 		for package in $(APT_PACKAGES); do \
 			dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
 		done; \
+		python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
 		if [ -n "$$missing" ]; then \
 			sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
 			echo "installing:$$missing"; \
@@ -25,14 +27,21 @@ deps:
 		echo "no dpkg here: install oneDNN yourself (macOS: brew install onednn)"; \
 	fi
 
+# torchvision's mobilenet_v2-b0353104.pth into $MOBILENET_HOME or ~/.cache/mobilenet (SHA-256 checked).
+weights:
+	@Scripts/fetch_weights.sh
+
 build: deps
 	$(SWIFT) build
 
-test: deps
+test: deps weights
 	$(SWIFT) test
 
 release: deps
 	$(SWIFT) build -c release --product mobilenet
+
+demo: deps weights release
+	.build/release/mobilenet classify Examples/*.jpg --top 5
 
 info: release
 	.build/release/mobilenet info --variant v2

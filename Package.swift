@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         // oneDNN 2.x (Debian `libdnnl-dev`, Homebrew `onednn`). There is no pkg-config file, so the
@@ -19,10 +20,32 @@ let package = Package(
             path: "Sources/CDNNL",
             providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]
         ),
+        // libjpeg-turbo's TurboJPEG API and libspng, for decoding photos and writing PNG pictures.
+        .systemLibrary(
+            name: "CTurboJPEG",
+            path: "Sources/CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
+        ),
+        .systemLibrary(
+            name: "CSPNG",
+            path: "Sources/CSPNG",
+            pkgConfig: "spng",
+            providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
+        ),
         .target(name: "MobileNetTensor", dependencies: ["CDNNL"]),
         .target(name: "MobileNetNN", dependencies: ["MobileNetTensor"]),
         .target(name: "MobileNetModels", dependencies: ["MobileNetNN"]),
-        .target(name: "MobileNet", dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels"]),
+        .target(
+            name: "MobileNetIO",
+            dependencies: ["MobileNetTensor", "CTurboJPEG", "CSPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            resources: [.copy("Resources")]
+        ),
+        .target(name: "MobileNetData", dependencies: ["MobileNetIO", "MobileNetModels"]),
+        .target(
+            name: "MobileNet",
+            dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData"]
+        ),
         .executableTarget(
             name: "mobilenet",
             dependencies: [
@@ -32,6 +55,9 @@ let package = Package(
         ),
         .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor"]),
         .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet"]),
+        .testTarget(name: "MobileNetIOTests", dependencies: ["MobileNetIO"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MobileNetTests", dependencies: ["MobileNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),
         .testTarget(
             name: "MobileNetModelsTests",

@@ -1,5 +1,7 @@
-// The one module users import: `import MobileNet` brings in tensors and engines, layers and the
-// model zoo.
+// The one module users import: `import MobileNet` brings in tensors and engines, layers, the
+// model zoo, checkpoint and image I/O, and the data transforms.
+@_exported import MobileNetData
+@_exported import MobileNetIO
 @_exported import MobileNetModels
 @_exported import MobileNetNN
 @_exported import MobileNetTensor

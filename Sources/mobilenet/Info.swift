@@ -10,12 +10,19 @@ struct Info: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
+    @Option(name: .long, help: "The input resolution ρ, in pixels (≥ 32).")
+    var resolution: Int = 224
+
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
+    func validate() throws {
+        guard resolution >= 32 else { throw ValidationError("--resolution must be at least 32, got \(resolution)") }
+    }
+
     func run() throws {
         let classifier = try makeModel(model.modelConfiguration, seed: nil)
-        let summary = try ModelSummary(model: classifier, resolution: model.resolution)
+        let summary = try ModelSummary(model: classifier, resolution: resolution)
         if json {
             print(try Self.json(summary))
         } else {
@@ -58,7 +65,7 @@ struct Info: ParsableCommand {
                       parameters: $0.parameters, macs: $0.multiplyAdds)
             })
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(report), as: UTF8.self)
     }
 

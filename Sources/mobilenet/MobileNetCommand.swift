@@ -7,7 +7,7 @@ struct MobileNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobilenet",
         abstract: "MobileNet V1, V2 and V3 in Swift: inspect, run and measure the models.",
-        subcommands: [Info.self, Convert.self]
+        subcommands: [Info.self, Classify.self, Convert.self]
     )
 
     /// Runs a command; a failure prints one line, `mobilenet: <what went wrong>`, and exits non-zero.
@@ -46,15 +46,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The width multiplier α (> 0).")
     var width: Double = 1
 
-    @Option(name: .long, help: "The input resolution ρ, in pixels (≥ 32).")
-    var resolution: Int = 224
-
     @Option(name: .long, help: "The number of classes.")
     var classes: Int = 1000
 
     func validate() throws {
         guard width > 0, width.isFinite else { throw ValidationError("--width must be a positive number, got \(width)") }
-        guard resolution >= 32 else { throw ValidationError("--resolution must be at least 32, got \(resolution)") }
         guard classes >= 1 else { throw ValidationError("--classes must be at least 1, got \(classes)") }
     }
 

@@ -3,36 +3,8 @@ import XCTest
 
 /// Runs the built `mobilenet` executable as a user would.
 final class InfoCommandTests: XCTestCase {
-    private struct Run {
-        var status: Int32
-        var output: String
-        var error: String
-    }
-
-    private func mobilenet(_ arguments: [String]) throws -> Run {
-        // The test bundle sits in the build products folder, beside the executable.
-        var folder = Bundle(for: Self.self).bundleURL
-        while !FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("mobilenet").path) {
-            guard folder.pathComponents.count > 1 else { throw CocoaError(.fileNoSuchFile) }
-            folder.deleteLastPathComponent()
-        }
-        let process = Process()
-        process.executableURL = folder.appendingPathComponent("mobilenet")
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   output: String(decoding: outputData, as: UTF8.self),
-                   error: String(decoding: errorData, as: UTF8.self))
-    }
-
     func testJSONCarriesTheContractFields() throws {
-        let run = try mobilenet(["info", "--variant", "v2", "--width", "0.35", "--resolution", "96", "--classes", "10", "--json"])
+        let run = try MobileNetProcess.run(["info", "--variant", "v2", "--width", "0.35", "--resolution", "96", "--classes", "10", "--json"])
         XCTAssertEqual(run.status, 0, run.error)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any])
         XCTAssertEqual(object["variant"] as? String, "v2")
@@ -47,7 +19,7 @@ final class InfoCommandTests: XCTestCase {
     }
 
     func testTableEndsWithTotals() throws {
-        let run = try mobilenet(["info", "--variant", "v3-large"])
+        let run = try MobileNetProcess.run(["info", "--variant", "v3-large"])
         XCTAssertEqual(run.status, 0, run.error)
         XCTAssertTrue(run.output.contains("features.16.0"), run.output)
         XCTAssertTrue(run.output.hasSuffix("5,483,032 parameters, 216.6 M multiply-adds\n"), String(run.output.suffix(200)))
@@ -56,11 +28,42 @@ final class InfoCommandTests: XCTestCase {
     func testBadFlagsFailWithOneLine() throws {
         for arguments in [["info", "--variant", "v5"], ["info", "--resolution", "16"], ["info", "--width=0"],
                           ["info", "--classes", "0"], ["info", "--nonsense"]] {
-            let run = try mobilenet(arguments)
+            let run = try MobileNetProcess.run(arguments)
             XCTAssertNotEqual(run.status, 0, "\(arguments)")
             XCTAssertEqual(run.output, "", "\(arguments)")
             XCTAssertTrue(run.error.hasPrefix("mobilenet: "), "\(arguments): \(run.error)")
             XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, "\(arguments): \(run.error)")
         }
+    }
+}
+
+/// The built `mobilenet` executable, run with arguments; its exit status and both outputs.
+enum MobileNetProcess {
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        // The test bundle sits in the build products folder, beside the executable.
+        var folder = Bundle(for: InfoCommandTests.self).bundleURL
+        while !FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("mobilenet").path) {
+            guard folder.pathComponents.count > 1 else { throw CocoaError(.fileNoSuchFile) }
+            folder.deleteLastPathComponent()
+        }
+        let process = Process()
+        process.executableURL = folder.appendingPathComponent("mobilenet")
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus,
+                      output: String(decoding: outputData, as: UTF8.self),
+                      error: String(decoding: errorData, as: UTF8.self))
     }
 }

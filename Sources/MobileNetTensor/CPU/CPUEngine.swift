@@ -62,17 +62,13 @@ public struct CPUEngine: ComputeEngine {
             source = try DNNL.activationDescriptor(input)
             destination = try DNNL.activationDescriptor(outputShape)
             bias = try DNNL.memoryDescriptor([outputChannels], dnnl_a)
-            if geometry.groups == 1 {
-                userWeights = try DNNL.memoryDescriptor(weight.dimensions, dnnl_oihw)
-            } else {
-                let groups = geometry.groups
-                userWeights = try DNNL.memoryDescriptor(
-                    [groups, outputChannels / groups, weight[1], kernelHeight, kernelWidth], dnnl_goihw)
-            }
-            var anyWeights = userWeights
-            let userDims = Array(withUnsafeBytes(of: userWeights.dims) { $0.bindMemory(to: Int64.self) }
-                .prefix(Int(userWeights.ndims))).map(Int.init)
-            anyWeights = try DNNL.memoryDescriptor(userDims, dnnl_format_tag_any)
+            // oneDNN wants grouped weights as [groups, out / groups, in / groups, kH, kW].
+            let groups = geometry.groups
+            let weightDimensions = groups == 1
+                ? weight.dimensions
+                : [groups, outputChannels / groups, weight[1], kernelHeight, kernelWidth]
+            userWeights = try DNNL.memoryDescriptor(weightDimensions, groups == 1 ? dnnl_oihw : dnnl_goihw)
+            var anyWeights = try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any)
             var sourceAny = source, destinationAny = destination, biasAny = bias
             let strides = [Int64(geometry.stride), Int64(geometry.stride)]
             let dilations = [Int64(geometry.dilation - 1), Int64(geometry.dilation - 1)]

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up the Python environment for Scripts/benchmark_peers.py (run by hand, never in CI).
+#
+# Creates a virtualenv outside the repository, by default /work/peerenv (override with
+# MOBILENET_PEER_VENV), and installs the peer runtimes from PyPI. An existing virtualenv is
+# reused as it is: pip keeps packages that already satisfy the pins and adds the rest, so
+#
+#     MOBILENET_PEER_VENV=/work/torchenv Scripts/benchmark_peers_setup.sh
+#
+# turns the fixture generators' torch environment into the benchmark environment without
+# downloading torch again (that is how the numbers in BENCHMARKS.md were taken).
+#
+# torch is the CUDA build on purpose: torchvision 0.28.0 fails to import against the CPU-only
+# wheel 2.13.0+cpu, which also resolves from the local wheel folder. The benchmark never uses
+# the GPU. The other pins are the versions the published numbers were measured with; bump them
+# together with a re-run.
+set -euo pipefail
+
+venv="${MOBILENET_PEER_VENV:-/work/peerenv}"
+python="${PYTHON:-python3}"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+venv_abs="$(realpath -m "$venv")"
+case "$venv_abs/" in
+    "$repo"/*) echo "benchmark_peers_setup: put the virtualenv outside the repository, not at $venv_abs" >&2; exit 1 ;;
+esac
+
+if [ ! -x "$venv_abs/bin/python" ]; then
+    echo "creating virtualenv $venv_abs"
+    "$python" -m venv "$venv_abs"
+else
+    echo "reusing virtualenv $venv_abs"
+fi
+
+"$venv_abs/bin/python" -m pip install \
+    'torch==2.13.0,!=2.13.0+cpu' 'torchvision==0.28.0' 'timm==1.0.31' \
+    'onnx==1.23.2' 'onnxruntime==1.31.1' 'openvino==2026.4.1'
+
+"$venv_abs/bin/python" - <<'PYTHON'
+import onnx, onnxruntime, openvino, timm, torch, torchvision
+print("torch", torch.__version__, "| torchvision", torchvision.__version__, "| timm", timm.__version__)
+print("onnx", onnx.__version__, "| onnxruntime", onnxruntime.__version__, "| openvino", openvino.__version__)
+PYTHON
+echo "ready: $venv_abs/bin/python Scripts/benchmark_peers.py --help"

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet classify IMAGE...`: the top classes of each photo, all photos in one batch.
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify photos (JPEG or PNG) with a pretrained MobileNet.")
+
+    @Argument(help: "The photos to classify.")
+    var images: [String]
+
+    /// The model the checkpoint fits; without --weights only the family matters.
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "A checkpoint (.pth or .safetensors); default: the published weights from the cache.")
+    var weights: String?
+
+    @Option(name: .long, help: "How many classes to list per photo.")
+    var top: Int = 5
+
+    @Option(name: .long, help: "Threads for the compute engine.")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Print a JSON array instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("give at least one image") }
+        guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { CPUEngine.threadCount = threads }
+        let classifier: PretrainedClassifier
+        if let weights {
+            classifier = try PretrainedClassifier(
+                configuration: model.modelConfiguration,
+                preprocessing: .imageNet, file: URL(fileURLWithPath: weights))
+        } else {
+            guard let published = PretrainedWeights.default(for: model.variant) else {
+                throw CommandError(description: "no pretrained weights for \(model.variant) are published here; pass --weights PATH")
+            }
+            classifier = try PretrainedClassifier(weights: published)
+        }
+        let photos = try images.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+        let predictions = try classifier.classify(photos, top: top)
+        if json {
+            print(try Self.json(images: images, predictions: predictions))
+        } else {
+            for (image, list) in zip(images, predictions) {
+                print(image)
+                for prediction in list {
+                    let percent = String(format: "%6.2f%%", Double(prediction.probability) * 100)
+                    let index = String(prediction.index)
+                    print("  \(percent)  \(String(repeating: " ", count: max(0, 4 - index.count)))\(index)  \(prediction.label)")
+                }
+            }
+        }
+    }
+
+    struct Entry: Encodable {
+        struct Top: Encodable {
+            var index: Int
+            var label: String
+            var probability: Float
+        }
+        var image: String
+        var top: [Top]
+    }
+
+    static func json(images: [String], predictions: [[Prediction]]) throws -> String {
+        let entries = zip(images, predictions).map { image, list in
+            Entry(image: image, top: list.map { .init(index: $0.index, label: $0.label, probability: $0.probability) })
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(entries), as: UTF8.self)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+
+/// `mobilenet classify` and `mobilenet convert` as a user runs them.
+final class ClassifyCommandTests: XCTestCase {
+    private static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private var weights: URL {
+        let home = ProcessInfo.processInfo.environment["MOBILENET_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/mobilenet")
+        return home.appendingPathComponent("mobilenet_v2-b0353104.pth")
+    }
+
+    private func requireWeights() throws {
+        guard FileManager.default.fileExists(atPath: weights.path) else {
+            throw XCTSkip("skipped: pretrained weights not at \(weights.path); run `make weights`")
+        }
+    }
+
+    func testClassifyPrintsTheContractJSON() throws {
+        try requireWeights()
+        let cat = Self.repository.appendingPathComponent("Examples/cat.jpg").path
+        let coffee = Self.repository.appendingPathComponent("Examples/coffee.jpg").path
+        let run = try MobileNetProcess.run(["classify", cat, coffee, "--top", "3", "--json"])
+        XCTAssertEqual(run.status, 0, run.error)
+        let entries = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [[String: Any]])
+        XCTAssertEqual(entries.map { $0["image"] as? String }, [cat, coffee])
+        let tops = entries.map { $0["top"] as? [[String: Any]] ?? [] }
+        XCTAssertEqual(tops.map(\.count), [3, 3])
+        XCTAssertEqual(tops[0].first?["index"] as? Int, 285)
+        XCTAssertEqual(tops[0].first?["label"] as? String, "Egyptian cat")
+        XCTAssertEqual(tops[1].first?["index"] as? Int, 967)
+        XCTAssertEqual(try XCTUnwrap(tops[1].first?["probability"] as? Double), 0.9881, accuracy: 0.005)
+    }
+
+    func testConvertRoundTripsAndClassifiesTheSame() throws {
+        try requireWeights()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("convert-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let safetensors = folder.appendingPathComponent("v2.safetensors").path
+        let back = folder.appendingPathComponent("v2.pth").path
+        XCTAssertEqual(try MobileNetProcess.run(["convert", weights.path, safetensors]).status, 0)
+        XCTAssertEqual(try MobileNetProcess.run(["convert", safetensors, back]).status, 0)
+
+        let refused = try MobileNetProcess.run(["convert", weights.path, safetensors])
+        XCTAssertNotEqual(refused.status, 0, "an existing file is not overwritten without --force")
+        XCTAssertTrue(refused.error.hasPrefix("mobilenet: ") && refused.error.contains(safetensors), refused.error)
+        XCTAssertEqual(try MobileNetProcess.run(["convert", weights.path, safetensors, "--force"]).status, 0)
+
+        let cat = Self.repository.appendingPathComponent("Examples/cat.jpg").path
+        let outputs = try [weights.path, safetensors, back].map {
+            try MobileNetProcess.run(["classify", cat, "--weights", $0, "--json"]).output
+        }
+        XCTAssertEqual(Set(outputs).count, 1, "the same weights in three files classify identically")
+    }
+
+    func testBadInputsFailWithOneLine() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let text = folder.appendingPathComponent("notes.jpg")
+        try Data("not a photo".utf8).write(to: text)
+        let truncatedJPEG = folder.appendingPathComponent("cut.jpg")
+        let jpeg = try Data(contentsOf: Self.repository.appendingPathComponent("Examples/cat.jpg"))
+        try jpeg.prefix(jpeg.count / 3).write(to: truncatedJPEG)
+        let truncatedCheckpoint = folder.appendingPathComponent("cut.pth")
+        try Data(repeating: 0x80, count: 3).write(to: truncatedCheckpoint)
+        let cat = Self.repository.appendingPathComponent("Examples/cat.jpg").path
+
+        let cases: [([String], String)] = [
+            (["classify", folder.appendingPathComponent("missing.jpg").path, "--weights", truncatedCheckpoint.path], "cut.pth"),
+            (["classify", cat, "--weights", folder.appendingPathComponent("none.pth").path], "none.pth"),
+            (["classify", cat, "--variant", "v3-small"], "v3-small"),
+            (["classify", cat, "--top", "0"], "--top"),
+            (["convert", cat, folder.appendingPathComponent("x.bin").path], "x.bin"),
+        ]
+        for (arguments, mention) in cases {
+            let run = try MobileNetProcess.run(arguments)
+            XCTAssertNotEqual(run.status, 0, "\(arguments)")
+            XCTAssertTrue(run.error.hasPrefix("mobilenet: "), "\(arguments): \(run.error)")
+            XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, "\(arguments): \(run.error)")
+            XCTAssertTrue(run.error.contains(mention), "\(arguments): \(run.error)")
+        }
+        if FileManager.default.fileExists(atPath: weights.path) {
+            for image in [text.path, truncatedJPEG.path] {
+                let run = try MobileNetProcess.run(["classify", image])
+                XCTAssertNotEqual(run.status, 0, image)
+                XCTAssertTrue(run.error.hasPrefix("mobilenet: ") && run.error.contains(image), run.error)
+                XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, run.error)
+            }
+        }
+    }
+}
