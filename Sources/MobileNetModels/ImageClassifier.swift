@@ -24,10 +24,22 @@ public protocol ImageClassifier: Layer {
     func classify(pooled: Tensor) throws -> Tensor
 }
 
-extension ImageClassifier {
-    /// The smallest input side that survives the five stride-2 steps.
-    public static var minimumResolution: Int { 32 }
+/// The smallest input side a MobileNet takes: it survives the five stride-2 steps.
+public let minimumResolution = 32
 
+/// Checks that `images` is an NHWC RGB batch `[N, H, W, 3]` with sides of at least 32.
+public func validateImageBatch(_ images: Tensor) throws {
+    try images.expectRank(4, layout: "NHWC images", for: "MobileNet input")
+    guard images.shape[3] == 3 else {
+        throw TensorError.shapeMismatch(operation: "MobileNet input", expected: "3 channels (RGB) last", actual: images.shape)
+    }
+    let side = min(images.shape[1], images.shape[2])
+    guard side >= minimumResolution else {
+        throw ModelError.inputTooSmall(resolution: side, minimum: minimumResolution)
+    }
+}
+
+extension ImageClassifier {
     /// Logits `[N, classes]` for an NHWC image batch `[N, H, W, 3]`.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         let features = try extractFeatures(input, at: []).last
@@ -42,14 +54,7 @@ extension ImageClassifier {
     /// Runs the backbone and returns the outputs of the feature layers at `indices` (in
     /// ascending order), then the backbone's last output.
     public func extractFeatures(_ input: Tensor, at indices: [Int]) throws -> (selected: [Tensor], last: Tensor) {
-        try input.expectRank(4, layout: "NHWC images", for: "MobileNet input")
-        guard input.shape[3] == 3 else {
-            throw TensorError.shapeMismatch(operation: "MobileNet input", expected: "3 channels (RGB) last", actual: input.shape)
-        }
-        let side = min(input.shape[1], input.shape[2])
-        guard side >= Self.minimumResolution else {
-            throw ModelError.inputTooSmall(resolution: side, minimum: Self.minimumResolution)
-        }
+        try validateImageBatch(input)
         let layers = featureLayers
         for index in indices where !layers.indices.contains(index) {
             throw ModelError.featureIndexOutOfRange(index: index, count: layers.count)

@@ -221,22 +221,11 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    /// oneDNN 2.6 has no hard-sigmoid, so it runs as `x / 6 + 0.5` followed by a clip to [0, 1].
-    private func eltwiseSteps(_ kind: Activation) -> [(dnnl_alg_kind_t, Float, Float)] {
-        switch kind {
-        case .identity: []
-        case .relu: [(dnnl_eltwise_relu, 0, 0)]
-        case .relu6: [(dnnl_eltwise_clip_v2, 0, 6)]
-        case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
-        case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6.0, 0.5), (dnnl_eltwise_clip_v2, 0, 1)]
-        }
-    }
-
     public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
         try cache.serialized {
             let output = Tensor(uninitializedShape: input.shape)
             var source = input.storage.pointer
-            for (algorithm, alpha, beta) in eltwiseSteps(kind) {
+            for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
                 let count = input.elementCount
                 let plan = try cache.plan(for: .eltwise(count: count, algorithm: algorithm.rawValue, alpha: alpha, beta: beta)) {
                     try EltwisePlan(count: count, algorithm: algorithm, alpha: alpha, beta: beta)

@@ -55,6 +55,18 @@ enum DNNL {
         withUnsafePointer(to: lhs) { l in withUnsafePointer(to: rhs) { r in dnnl_memory_desc_equal(l, r) != 0 } }
     }
 
+    /// An activation as oneDNN eltwise algorithms `(algorithm, alpha, beta)`, applied in order.
+    /// oneDNN 2.6 has no hard-sigmoid, so it runs as `x / 6 + 0.5` followed by a clip to [0, 1].
+    static func eltwiseSteps(_ kind: Activation) -> [(dnnl_alg_kind_t, Float, Float)] {
+        switch kind {
+        case .identity: []
+        case .relu: [(dnnl_eltwise_relu, 0, 0)]
+        case .relu6: [(dnnl_eltwise_clip_v2, 0, 6)]
+        case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
+        case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6.0, 0.5), (dnnl_eltwise_clip_v2, 0, 1)]
+        }
+    }
+
     /// One argument of a primitive execution: its role (`DNNL_ARG_*`), layout and buffer.
     struct Argument {
         var role: Int32

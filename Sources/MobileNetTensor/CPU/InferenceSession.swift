@@ -1,0 +1,425 @@
+import CDNNL
+import Synchronization
+
+/// An ``InferenceGraph`` compiled into fused oneDNN primitives, once per input shape.
+///
+/// What makes it fast is what it avoids moving: every convolution runs with its bias, residual add
+/// (a `sum` post-op writing into the shortcut's buffer) and activations fused; activations stay
+/// in the blocked layout oneDNN picks (`format_tag_any`, usually `nChw16c`) from the first layer
+/// to the last, with reorders only at the edges; weights are reordered once at compile time; and
+/// buffers are allocated once, reused by liveness, so a steady-state run allocates nothing but
+/// its output.
+public final class InferenceSession: @unchecked Sendable {
+    public let graph: InferenceGraph
+    private let lock = Mutex(())
+    private var plans: [Shape: InferencePlan] = [:]
+
+    public init(graph: InferenceGraph) {
+        self.graph = graph
+    }
+
+    /// Runs the graph on an NHWC batch; compiles on the first call with a new shape.
+    public func run(_ input: Tensor) throws -> Tensor {
+        try lock.withLock { _ in
+            try plan(for: input.shape).run(input)
+        }
+    }
+
+    /// The oneDNN kernel of each primitive for this input shape, e.g. `jit:avx512_core`, in order.
+    public func implementations(for inputShape: Shape) throws -> [String] {
+        try lock.withLock { _ in
+            try plan(for: inputShape).implementations
+        }
+    }
+
+    /// Bytes of activation buffers the plan for `inputShape` holds.
+    public func activationBytes(for inputShape: Shape) throws -> Int {
+        try lock.withLock { _ in
+            try plan(for: inputShape).activationBytes
+        }
+    }
+
+    private func plan(for shape: Shape) throws -> InferencePlan {
+        if let plan = plans[shape] { return plan }
+        let plan = try InferencePlan(graph: graph, inputShape: shape)
+        plans[shape] = plan
+        return plan
+    }
+}
+
+/// A oneDNN memory object over a buffer the plan owns (or, for the edges, the caller's).
+final class DNNLMemory {
+    let memory: dnnl_memory_t
+    let descriptor: dnnl_memory_desc_t
+
+    init(_ descriptor: dnnl_memory_desc_t, _ buffer: UnsafeMutableRawPointer) throws {
+        var memory: dnnl_memory_t?
+        var descriptor = descriptor
+        try DNNL.check(dnnl_memory_create(&memory, &descriptor, DNNL.engine, buffer), "inference memory")
+        guard let memory else { throw TensorError.engineFailure(operation: "inference memory", status: "no memory") }
+        self.memory = memory
+        self.descriptor = descriptor
+    }
+
+    func setBuffer(_ buffer: UnsafeMutableRawPointer) throws {
+        try DNNL.check(dnnl_memory_set_data_handle(memory, buffer), "inference memory handle")
+    }
+
+    deinit {
+        dnnl_memory_destroy(memory)
+    }
+}
+
+/// The primitives, buffers and argument lists of one graph at one input shape.
+final class InferencePlan {
+    private struct Execution {
+        let primitive: DNNLPrimitive
+        let arguments: [dnnl_exec_arg_t]
+    }
+
+    /// Where a value lives: its layout and the buffer that holds it.
+    private struct Placement {
+        var descriptor: dnnl_memory_desc_t
+        var buffer: Int
+        /// Logical oneDNN dims: `[N, C, H, W]` or `[N, C]`.
+        var dimensions: [Int]
+    }
+
+    private var executions: [Execution] = []
+    private var memories: [DNNLMemory] = []
+    /// Weights and biases in the layouts their primitives chose, and the activation buffers.
+    private var constants: [TensorStorage] = []
+    private var buffers: [TensorStorage?] = []
+    private var bufferSizes: [Int] = []
+    private var references: [Int] = []
+    private var freeBuffers: [Int] = []
+    private let inputMemory: DNNLMemory
+    private var outputMemory: DNNLMemory!
+    private var outputShape: Shape = []
+    private(set) var implementations: [String] = []
+
+    init(graph: InferenceGraph, inputShape: Shape) throws {
+        guard inputShape.rank == 4 else {
+            throw TensorError.shapeMismatch(operation: "inference input", expected: "rank 4 (NHWC)", actual: inputShape)
+        }
+        let lastUses = graph.lastUses
+        var placements: [Placement?] = Array(repeating: nil, count: graph.steps.count)
+        // The caller's NHWC batch; its handle is set on every run.
+        let inputDimensions = [inputShape[0], inputShape[3], inputShape[1], inputShape[2]]
+        inputMemory = try DNNLMemory(try DNNL.memoryDescriptor(inputDimensions, dnnl_nhwc), UnsafeMutableRawPointer(bitPattern: 64)!)
+        memories.append(inputMemory)
+
+        for (index, step) in graph.steps.enumerated() {
+            switch step {
+            case let .input(channels):
+                guard inputShape[3] == channels else {
+                    throw TensorError.shapeMismatch(operation: "inference input", expected: "\(channels) channels last", actual: inputShape)
+                }
+                placements[index] = Placement(descriptor: inputMemory.descriptor, buffer: -1, dimensions: inputDimensions)
+            case let .convolution(x, weight, bias, geometry, post):
+                placements[index] = try compileConvolution(
+                    source: placements[x.index]!, weight: weight, bias: bias, geometry: geometry, post: post,
+                    placements: placements, lastUses: lastUses, step: index)
+            case let .globalAveragePool(x):
+                placements[index] = try compilePooling(source: placements[x.index]!)
+            case let .multiplyChannels(x, scale):
+                placements[index] = try compileMultiply(
+                    source: placements[x.index]!, scale: placements[scale.index]!, inPlace: lastUses[x.index] == index)
+            case let .linear(x, weight, bias, post):
+                placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post)
+            }
+            // Buffers of values read for the last time here return to the pool, after this
+            // step's own output buffer was taken (it must not overwrite what it reads).
+            for value in step.inputs where lastUses[value.index] == index {
+                release(placements[value.index]!.buffer)
+            }
+        }
+        try compileOutput(placements[graph.output.index]!)
+    }
+
+    var activationBytes: Int { bufferSizes.reduce(0, +) }
+
+    func run(_ input: Tensor) throws -> Tensor {
+        try inputMemory.setBuffer(UnsafeMutableRawPointer(input.storage.pointer))
+        let output = Tensor(uninitializedShape: outputShape)
+        try outputMemory.setBuffer(UnsafeMutableRawPointer(output.storage.pointer))
+        for execution in executions {
+            try DNNL.check(
+                dnnl_primitive_execute(execution.primitive.primitive, DNNL.stream, Int32(execution.arguments.count), execution.arguments),
+                "inference step")
+        }
+        try DNNL.check(dnnl_stream_wait(DNNL.stream), "inference wait")
+        return output
+    }
+
+    // MARK: Buffers
+
+    /// A buffer of at least `bytes`, from the pool if one fits.
+    private func allocate(_ bytes: Int) -> Int {
+        if let position = freeBuffers.firstIndex(where: { bufferSizes[$0] >= bytes }) {
+            let buffer = freeBuffers.remove(at: position)
+            references[buffer] = 1
+            return buffer
+        }
+        buffers.append(TensorStorage(uninitializedCount: (bytes + 3) / 4))
+        bufferSizes.append(bytes)
+        references.append(1)
+        return buffers.count - 1
+    }
+
+    private func retain(_ buffer: Int) {
+        if buffer >= 0 { references[buffer] += 1 }
+    }
+
+    private func release(_ buffer: Int) {
+        guard buffer >= 0 else { return }
+        references[buffer] -= 1
+        if references[buffer] == 0 {
+            // Keep the pool sorted by size so the smallest fitting buffer is found first.
+            let position = freeBuffers.firstIndex { bufferSizes[$0] > bufferSizes[buffer] } ?? freeBuffers.count
+            freeBuffers.insert(buffer, at: position)
+        }
+    }
+
+    private func pointer(_ buffer: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(buffers[buffer]!.pointer)
+    }
+
+    /// A memory object for `descriptor` over `buffer` (-1: the caller's input).
+    private func memory(_ descriptor: dnnl_memory_desc_t, buffer: Int) throws -> dnnl_memory_t {
+        if buffer < 0 { return inputMemory.memory }
+        let memory = try DNNLMemory(descriptor, pointer(buffer))
+        memories.append(memory)
+        return memory.memory
+    }
+
+    private func constant(_ descriptor: dnnl_memory_desc_t, from tensor: Tensor, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
+        let storage = TensorStorage(uninitializedCount: (DNNL.size(of: descriptor) + 3) / 4)
+        constants.append(storage)
+        if DNNL.equal(descriptor, userLayout) {
+            storage.pointer.update(from: tensor.storage.pointer, count: tensor.elementCount)
+        } else {
+            let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: descriptor)
+            try reorder.execute("weight reorder", [
+                .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
+                .init(DNNL_ARG_TO, descriptor, storage.pointer),
+            ])
+        }
+        let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
+        memories.append(memory)
+        return memory.memory
+    }
+
+    private func append(_ primitive: DNNLPrimitive, _ arguments: [(Int32, dnnl_memory_t)]) {
+        executions.append(Execution(primitive: primitive, arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }))
+        implementations.append(primitive.implementationName)
+    }
+
+    /// Copies `source` into a fresh buffer laid out as `layout` (or returns it if already so).
+    private func converted(_ source: Placement, to layout: dnnl_memory_desc_t) throws -> Placement {
+        if DNNL.equal(source.descriptor, layout) { return source }
+        let target = Placement(descriptor: layout, buffer: allocate(DNNL.size(of: layout)), dimensions: source.dimensions)
+        try appendReorder(from: source, to: target)
+        return target
+    }
+
+    private func appendReorder(from source: Placement, to target: Placement) throws {
+        let reorder = try DNNLPrimitive(reorderFrom: source.descriptor, to: target.descriptor)
+        append(reorder, [
+            (DNNL_ARG_FROM, try memory(source.descriptor, buffer: source.buffer)),
+            (DNNL_ARG_TO, try memory(target.descriptor, buffer: target.buffer)),
+        ])
+    }
+
+    // MARK: Steps
+
+    private static func postOps(_ post: [InferenceGraph.PostOperation]) throws -> dnnl_primitive_attr_t? {
+        guard !post.isEmpty else { return nil }
+        var attributes: dnnl_primitive_attr_t?
+        try DNNL.check(dnnl_primitive_attr_create(&attributes), "post-op attributes")
+        var operations: dnnl_post_ops_t?
+        try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
+        defer { dnnl_post_ops_destroy(operations) }
+        for operation in post {
+            switch operation {
+            case .add:
+                try DNNL.check(dnnl_post_ops_append_sum(operations, 1), "sum post-op")
+            case let .activation(kind):
+                for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
+                    try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
+                }
+            }
+        }
+        try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")
+        return attributes
+    }
+
+    private func compileConvolution(
+        source: Placement, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [InferenceGraph.PostOperation],
+        placements: [Placement?], lastUses: [Int], step: Int
+    ) throws -> Placement {
+        let (outputChannels, kernelHeight, kernelWidth) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let (batch, height, width) = (source.dimensions[0], source.dimensions[2], source.dimensions[3])
+        let outputDimensions = [
+            batch, outputChannels,
+            geometry.outputExtent(input: height, kernel: kernelHeight),
+            geometry.outputExtent(input: width, kernel: kernelWidth),
+        ]
+        let groups = geometry.groups
+        let weightDimensions = groups == 1
+            ? weight.shape.dimensions
+            : [groups, outputChannels / groups, weight.shape[1], kernelHeight, kernelWidth]
+        let userWeights = try DNNL.memoryDescriptor(weightDimensions, groups == 1 ? dnnl_oihw : dnnl_goihw)
+        let biasLayout = try DNNL.memoryDescriptor([outputChannels], dnnl_a)
+        let attributes = try Self.postOps(post)
+        defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
+
+        func make(sourceLayout: dnnl_memory_desc_t) throws -> DNNLPrimitive {
+            var (sourceLayout, weights, biases) = (sourceLayout, try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any), biasLayout)
+            var destination = try DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any)
+            var descriptor = dnnl_convolution_desc_t()
+            let strides = [Int64(geometry.stride), Int64(geometry.stride)]
+            let dilations = [Int64(geometry.dilation - 1), Int64(geometry.dilation - 1)]
+            let padding = [Int64(geometry.padding), Int64(geometry.padding)]
+            try DNNL.check(
+                dnnl_dilated_convolution_forward_desc_init(
+                    &descriptor, dnnl_forward_inference, dnnl_convolution_direct, &sourceLayout, &weights, &biases,
+                    &destination, strides, dilations, padding, padding),
+                "inference conv descriptor")
+            return try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("inference conv", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+            }
+        }
+        // Keep the producer's layout when a JIT kernel takes it; otherwise let oneDNN choose and
+        // reorder (the first layer, with 3 input channels, is the usual case).
+        var primitive = try? make(sourceLayout: source.descriptor)
+        if primitive == nil || primitive!.implementationName.hasPrefix("ref") {
+            let anyLayout = try DNNL.memoryDescriptor(source.dimensions, dnnl_format_tag_any)
+            primitive = try make(sourceLayout: anyLayout)
+        }
+        let convolution = primitive!
+        let input = try converted(source, to: convolution.memoryDescriptor(dnnl_query_src_md)!)
+        let outputLayout = convolution.memoryDescriptor(dnnl_query_dst_md)!
+
+        var output: Placement
+        if let residual = post.compactMap({ if case let .add(value) = $0 { value } else { nil } }).first {
+            // The sum post-op adds into whatever the output buffer holds: start it as the shortcut.
+            let shortcut = placements[residual.index]!
+            if DNNL.equal(shortcut.descriptor, outputLayout), lastUses[residual.index] == step, shortcut.buffer >= 0 {
+                retain(shortcut.buffer)
+                output = Placement(descriptor: outputLayout, buffer: shortcut.buffer, dimensions: outputDimensions)
+            } else {
+                output = Placement(descriptor: outputLayout, buffer: allocate(DNNL.size(of: outputLayout)), dimensions: outputDimensions)
+                try appendReorder(from: shortcut, to: output)
+            }
+        } else {
+            output = Placement(descriptor: outputLayout, buffer: allocate(DNNL.size(of: outputLayout)), dimensions: outputDimensions)
+        }
+        let weightsLayout = convolution.memoryDescriptor(dnnl_query_weights_md)!
+        append(convolution, [
+            (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
+            (DNNL_ARG_WEIGHTS, try constant(weightsLayout, from: weight, userLayout: userWeights)),
+            (DNNL_ARG_BIAS, try constant(biasLayout, from: bias, userLayout: biasLayout)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        if input.buffer != source.buffer { release(input.buffer) }
+        return output
+    }
+
+    private func compilePooling(source: Placement) throws -> Placement {
+        let (batch, channels, height, width) = (source.dimensions[0], source.dimensions[1], source.dimensions[2], source.dimensions[3])
+        let outputDimensions = [batch, channels, 1, 1]
+        var sourceLayout = source.descriptor
+        var destination = try DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any)
+        var descriptor = dnnl_pooling_v2_desc_t()
+        try DNNL.check(
+            dnnl_pooling_v2_forward_desc_init(
+                &descriptor, dnnl_forward_inference, dnnl_pooling_avg_exclude_padding, &sourceLayout, &destination,
+                [1, 1], [Int64(height), Int64(width)], [0, 0], [0, 0], [0, 0]),
+            "inference pooling descriptor")
+        let pooling = try withUnsafePointer(to: &descriptor) {
+            try DNNLPrimitive("inference pooling", operationDescriptor: UnsafeRawPointer($0))
+        }
+        let layout = pooling.memoryDescriptor(dnnl_query_dst_md)!
+        let output = Placement(descriptor: layout, buffer: allocate(DNNL.size(of: layout)), dimensions: outputDimensions)
+        append(pooling, [
+            (DNNL_ARG_SRC, try memory(source.descriptor, buffer: source.buffer)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        return output
+    }
+
+    private func compileMultiply(source: Placement, scale: Placement, inPlace: Bool) throws -> Placement {
+        var (lhs, rhs, destination) = (source.descriptor, scale.descriptor, source.descriptor)
+        var descriptor = dnnl_binary_desc_t()
+        try DNNL.check(dnnl_binary_desc_init(&descriptor, dnnl_binary_mul, &lhs, &rhs, &destination), "inference multiply descriptor")
+        let multiply = try withUnsafePointer(to: &descriptor) {
+            try DNNLPrimitive("inference multiply", operationDescriptor: UnsafeRawPointer($0))
+        }
+        var output = source
+        if inPlace, source.buffer >= 0 {
+            retain(source.buffer)
+        } else {
+            output.buffer = allocate(DNNL.size(of: source.descriptor))
+        }
+        append(multiply, [
+            (DNNL_ARG_SRC_0, try memory(source.descriptor, buffer: source.buffer)),
+            (DNNL_ARG_SRC_1, try memory(scale.descriptor, buffer: scale.buffer)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        return output
+    }
+
+    private func compileLinear(source: Placement, weight: Tensor, bias: Tensor, post: [InferenceGraph.PostOperation]) throws -> Placement {
+        let outputs = weight.shape[0]
+        let batch = source.dimensions[0]
+        // A pooled `[N, C, 1, 1]` value feeds the inner product directly, with 4-D weights.
+        let spatial = Array(source.dimensions.dropFirst(2))
+        let weightDimensions = [outputs, source.dimensions[1]] + spatial
+        let userWeights = try DNNL.memoryDescriptor(weightDimensions, spatial.isEmpty ? dnnl_ab : dnnl_abcd)
+        let biasLayout = try DNNL.memoryDescriptor([outputs], dnnl_a)
+        var sourceLayout = source.descriptor
+        var weights = try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any)
+        var biases = biasLayout
+        var destination = try DNNL.memoryDescriptor([batch, outputs], dnnl_format_tag_any)
+        var descriptor = dnnl_inner_product_desc_t()
+        try DNNL.check(
+            dnnl_inner_product_forward_desc_init(&descriptor, dnnl_forward_inference, &sourceLayout, &weights, &biases, &destination),
+            "inference linear descriptor")
+        let attributes = try Self.postOps(post)
+        defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
+        let product = try withUnsafePointer(to: &descriptor) {
+            try DNNLPrimitive("inference linear", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+        }
+        let input = try converted(source, to: product.memoryDescriptor(dnnl_query_src_md)!)
+        let layout = product.memoryDescriptor(dnnl_query_dst_md)!
+        let output = Placement(descriptor: layout, buffer: allocate(DNNL.size(of: layout)), dimensions: [batch, outputs])
+        append(product, [
+            (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
+            (DNNL_ARG_WEIGHTS, try constant(product.memoryDescriptor(dnnl_query_weights_md)!, from: weight, userLayout: userWeights)),
+            (DNNL_ARG_BIAS, try constant(biasLayout, from: bias, userLayout: biasLayout)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        if input.buffer != source.buffer { release(input.buffer) }
+        return output
+    }
+
+    /// The final value, reordered into the caller's plain tensor (`[N, O]` or NHWC).
+    private func compileOutput(_ value: Placement) throws {
+        let plain: dnnl_memory_desc_t
+        if value.dimensions.count == 2 {
+            plain = try DNNL.memoryDescriptor(value.dimensions, dnnl_ab)
+            outputShape = Shape(value.dimensions)
+        } else {
+            plain = try DNNL.memoryDescriptor(value.dimensions, dnnl_nhwc)
+            outputShape = [value.dimensions[0], value.dimensions[2], value.dimensions[3], value.dimensions[1]]
+        }
+        outputMemory = try DNNLMemory(plain, UnsafeMutableRawPointer(bitPattern: 64)!)
+        memories.append(outputMemory)
+        let reorder = try DNNLPrimitive(reorderFrom: value.descriptor, to: plain)
+        append(reorder, [
+            (DNNL_ARG_FROM, try memory(value.descriptor, buffer: value.buffer)),
+            (DNNL_ARG_TO, outputMemory.memory),
+        ])
+    }
+}

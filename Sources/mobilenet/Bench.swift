@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet bench`: inference latency and throughput of the fused path, after a warm-up.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure inference latency and throughput (fused oneDNN path).")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "The input resolution ρ, in pixels (≥ 32).")
+    var resolution: Int = 224
+
+    @Option(name: .long, help: "Images per forward pass.")
+    var batch: Int = 1
+
+    @Option(name: .long, help: "Threads for oneDNN (default: OMP_NUM_THREADS or the core count).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Timed runs after the warm-up.")
+    var iterations: Int = 200
+
+    @Option(name: .long, help: "Untimed runs first.")
+    var warmup: Int = 20
+
+    @Option(name: .long, help: "A checkpoint to load (default: the published weights when cached, else random ones; speed does not depend on the values).")
+    var weights: String?
+
+    @Flag(name: .long, help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard resolution >= 32 else { throw ValidationError("--resolution must be at least 32, got \(resolution)") }
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { CPUEngine.threadCount = threads }
+        let classifier = try loadModel()
+        let fast = try InferenceModel(classifier)
+        var generator = SplitMix64(seed: 7)
+        let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
+
+        for _ in 0..<warmup { _ = try fast(images) }
+        var latencies: [Double] = []
+        latencies.reserveCapacity(iterations)
+        let clock = ContinuousClock()
+        for _ in 0..<iterations {
+            let elapsed = try clock.measure { _ = try fast(images) }
+            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
+        }
+        latencies.sort()
+        let report = Report(
+            variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
+            threads: CPUEngine.threadCount, iterations: iterations,
+            latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
+            latencyMsMin: latencies[0],
+            imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
+            peakRssMb: Self.peakResidentMegabytes())
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
+            print("MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
+                + "\(report.threads) thread(s): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
+                + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
+        }
+    }
+
+    private func loadModel() throws -> any ImageClassifier {
+        let configuration = model.modelConfiguration
+        if let weights {
+            return try PretrainedClassifier(configuration: configuration, preprocessing: .imageNet, file: URL(fileURLWithPath: weights)).model
+        }
+        if let published = PretrainedWeights.default(for: model.variant), published.configuration == configuration,
+           let cached = try? WeightsCache.locate(published.fileName) {
+            return try PretrainedClassifier(weights: published, file: cached).model
+        }
+        let random = try makeModel(configuration, seed: 1)
+        random.setTraining(false)
+        return random
+    }
+
+    struct Report: Encodable {
+        var variant: String
+        var width: Double
+        var resolution: Int
+        var batch: Int
+        var threads: Int
+        var iterations: Int
+        var latencyMsP50: Double
+        var latencyMsP90: Double
+        var latencyMsMin: Double
+        var imagesPerSecond: Double
+        var peakRssMb: Double
+
+        enum CodingKeys: String, CodingKey {
+            case variant, width, resolution, batch, threads, iterations
+            case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
+            case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
+        }
+    }
+
+    /// The value below which `fraction` of the sorted samples fall (nearest rank).
+    static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))]
+    }
+
+    static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        // Linux reports kilobytes, macOS bytes.
+        #if os(Linux)
+        return Double(usage.ru_maxrss) / 1024
+        #else
+        return Double(usage.ru_maxrss) / (1024 * 1024)
+        #endif
+    }
+}

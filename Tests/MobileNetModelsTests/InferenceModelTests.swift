@@ -1,0 +1,58 @@
+import XCTest
+import MobileNetModels
+import MobileNetNN
+import MobileNetTensor
+
+/// The fused inference path (batch norm folded, post-ops, blocked layouts) against the plain
+/// module-by-module forward pass, with the parity fixtures' deterministic weights.
+final class InferenceModelTests: XCTestCase {
+    private func model(_ architecture: Architecture, width: Double, classes: Int) throws -> any ImageClassifier {
+        let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: classes), seed: nil)
+        model.setTraining(false)
+        DeterministicFill.fill(model)
+        return model
+    }
+
+    func testFusedLogitsEqualTheModulesForEveryFamily() throws {
+        let cases: [(Architecture, Double, Int, Int)] = [
+            (.v1, 0.25, 128, 16), (.v2, 1.0, 224, 1000), (.v2, 0.35, 96, 10),
+            (.v3Large, 1.0, 224, 1000), (.v3Small, 0.75, 64, 10), (.v3Large, 0.75, 160, 5),
+        ]
+        for (architecture, width, resolution, classes) in cases {
+            let model = try model(architecture, width: width, classes: classes)
+            let (input, _) = try DeterministicFill.input(batch: 2, resolution: resolution)
+            let expected = try model(input)
+            let graph = try model.inferenceGraph()
+            let unfused = try graph.evaluate(input)
+            let fast = try InferenceModel(model)(input)
+            let label = "\(architecture) α=\(width) at \(resolution)"
+            XCTAssertLessThanOrEqual(unfused.maxAbsoluteDifference(expected), 1e-4, "\(label): folded graph, step by step")
+            XCTAssertLessThanOrEqual(fast.maxAbsoluteDifference(expected), 1e-3, "\(label): fused session")
+        }
+    }
+
+    func testRepeatedRunsAndNewShapesReuseOrCompilePlans() throws {
+        let model = try model(.v3Small, width: 1, classes: 10)
+        let fast = try InferenceModel(model)
+        let (input, _) = try DeterministicFill.input(batch: 2, resolution: 96)
+        let first = try fast(input)
+        XCTAssertEqual(try fast(input).scalars, first.scalars, "a second run of the same plan is identical")
+        let (larger, _) = try DeterministicFill.input(batch: 3, resolution: 128)
+        XCTAssertLessThanOrEqual(try fast(larger).maxAbsoluteDifference(model(larger)), 1e-3)
+        XCTAssertEqual(try fast(input).scalars, first.scalars, "going back to the first shape reuses its plan")
+    }
+
+    func testEveryKernelIsAJITKernel() throws {
+        let model = try makeModel(ModelConfiguration(.v2), seed: 1)
+        let implementations = try InferenceModel(model).session.implementations(for: [1, 224, 224, 3])
+        XCTAssertFalse(implementations.isEmpty)
+        XCTAssertEqual(implementations.filter { $0.hasPrefix("ref") }, [], "\(implementations)")
+    }
+
+    func testBadInputsAreTypedErrors() throws {
+        let fast = try InferenceModel(makeModel(ModelConfiguration(.v3Small, classCount: 3), seed: 1))
+        XCTAssertThrowsError(try fast(Tensor.zeros([1, 16, 64, 3])))
+        XCTAssertThrowsError(try fast(Tensor.zeros([1, 64, 64, 1])))
+        XCTAssertThrowsError(try fast(Tensor.zeros([64, 64, 3])))
+    }
+}
