@@ -33,6 +33,14 @@ let package = Package(
             pkgConfig: "spng",
             providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
         ),
+        // zlib, for the gzip-compressed IDX files of Fashion-MNIST. Not named `CZlib`: ZIPFoundation
+        // already defines a module of that name on Linux, and two would clash.
+        .systemLibrary(
+            name: "CMobileNetZlib",
+            path: "Sources/CMobileNetZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
         .target(name: "MobileNetTensor", dependencies: ["CDNNL"]),
         .target(name: "MobileNetNN", dependencies: ["MobileNetTensor"]),
         .target(name: "MobileNetModels", dependencies: ["MobileNetNN"]),
@@ -41,7 +49,8 @@ let package = Package(
             dependencies: ["MobileNetTensor", "CTurboJPEG", "CSPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             resources: [.copy("Resources")]
         ),
-        .target(name: "MobileNetData", dependencies: ["MobileNetIO", "MobileNetModels"]),
+        .target(name: "MobileNetData", dependencies: ["MobileNetIO", "MobileNetModels", "CMobileNetZlib"]),
+        .target(name: "MobileNetTraining", dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels"]),
         .target(
             name: "MobileNet",
             dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData"]
@@ -59,6 +68,7 @@ let package = Package(
         .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetTests", dependencies: ["MobileNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),
+        .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetModelsTests",
             dependencies: ["MobileNetModels"],
