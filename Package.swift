@@ -76,3 +76,19 @@ let package = Package(
         ),
     ]
 )
+
+// Kernel and model benchmarks (ordo-one/benchmark), only when asked for, so that building or
+// testing the package never fetches the benchmark tooling:
+//
+//     MOBILENET_BENCHMARKS=1 swift package --disable-sandbox benchmark
+if Context.environment["MOBILENET_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "KernelBenchmarks",
+            dependencies: ["MobileNet", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/KernelBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

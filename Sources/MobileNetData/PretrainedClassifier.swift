@@ -19,6 +19,8 @@ public struct Prediction: Hashable, Sendable {
 /// ```
 public final class PretrainedClassifier {
     public let model: any ImageClassifier
+    /// The same weights compiled for fast inference (batch norm folded, fused oneDNN primitives).
+    public let inference: InferenceModel
     public let preprocessing: ImagePreprocessing
     public let labels: [String]
 
@@ -40,6 +42,7 @@ public final class PretrainedClassifier {
         } catch let error as StateError {
             throw ModelLoadingError(file: file.path, configuration: configuration, reason: error)
         }
+        inference = try InferenceModel(model)
         self.preprocessing = preprocessing
         labels = configuration.classCount == ImageNetLabels.names.count
             ? ImageNetLabels.names
@@ -58,9 +61,11 @@ public final class PretrainedClassifier {
             images, mean: preprocessing.mean, standardDeviation: preprocessing.standardDeviation)
     }
 
-    /// Logits `[N, classes]` for photos of any size, in one forward pass.
-    public func logits(_ images: [RGBImage]) throws -> Tensor {
-        try model(inputBatch(prepared: images.map(prepare)))
+    /// Logits `[N, classes]` for photos of any size, in one forward pass: through the fused
+    /// inference path, or with `fused: false` layer by layer through the model's modules.
+    public func logits(_ images: [RGBImage], fused: Bool = true) throws -> Tensor {
+        let batch = try inputBatch(prepared: images.map(prepare))
+        return fused ? try inference(batch) : try model(batch)
     }
 
     /// The `top` most probable classes of each photo, most probable first.

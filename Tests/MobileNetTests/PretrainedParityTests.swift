@@ -82,6 +82,22 @@ final class PretrainedParityTests: XCTestCase {
         XCTAssertEqual(labels, ["Egyptian cat", "espresso"])
     }
 
+    func testFusedPathEqualsTheUnfusedModelOnRealPhotos() throws {
+        let classifier = try classifier()
+        let images = try ["Examples/cat.jpg", "Examples/coffee.jpg"].map {
+            try ImageDecoder.decode(contentsOf: Self.repository.appendingPathComponent($0))
+        }
+        let fused = try classifier.logits(images, fused: true)
+        let unfused = try classifier.logits(images, fused: false)
+        let error = fused.maxAbsoluteDifference(unfused)
+        XCTAssertLessThanOrEqual(error, 1e-3, "fused vs unfused: max |Δlogit| = \(error)")
+        let reference = try Engine.$current.withValue(ReferenceEngine()) {
+            try classifier.model(classifier.inputBatch(prepared: [classifier.prepare(images[0])]))
+        }
+        let referenceError = try classifier.logits([images[0]], fused: true).maxAbsoluteDifference(reference)
+        XCTAssertLessThanOrEqual(referenceError, 1e-3, "fused vs the reference engine: max |Δlogit| = \(referenceError)")
+    }
+
     func testLabelsAreTheThousandImageNetClasses() {
         XCTAssertEqual(ImageNetLabels.names.count, 1000)
         XCTAssertEqual(ImageNetLabels.name(0), "tench")
