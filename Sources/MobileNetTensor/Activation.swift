@@ -21,4 +21,18 @@ public enum Activation: String, Hashable, Sendable, CaseIterable {
         case .hardSigmoid: min(max(x + 3, 0), 6) / 6
         }
     }
+
+    /// The derivative at `x`, as the reference engine computes it. At a kink it takes PyTorch's
+    /// (and oneDNN's) one-sided choice: relu' (0) = 0, relu6' is 0 at 0 and 6, hard-sigmoid' is 0
+    /// at ±3, hard-swish' is 0 below -3 and 1 above 3.
+    @inlinable
+    public func derivative(_ x: Float) -> Float {
+        switch self {
+        case .identity: 1
+        case .relu: x > 0 ? 1 : 0
+        case .relu6: x > 0 && x < 6 ? 1 : 0
+        case .hardSwish: x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6
+        case .hardSigmoid: x > -3 && x < 3 ? 1.0 / 6 : 0
+        }
+    }
 }

@@ -8,11 +8,14 @@ public protocol ComputeEngine: Sendable {
     var name: String { get }
 
     /// `input` NHWC `[N, H, W, C]`, `weight` OIHW `[O, C / groups, k, k]`, `bias` `[O]`.
-    func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor
+    func convolution2D(
+        _ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry, propagation: Propagation
+    ) throws -> Tensor
 
     /// Inference batch norm with the given statistics: `(x - mean) / sqrt(variance + epsilon) * scale + shift`.
     func batchNormalization(
-        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float,
+        propagation: Propagation
     ) throws -> Tensor
 
     /// Batch norm with this batch's statistics (training); returns the output, the per-channel mean
@@ -21,7 +24,7 @@ public protocol ComputeEngine: Sendable {
         _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
     ) throws -> (output: Tensor, mean: Tensor, variance: Tensor)
 
-    func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor
+    func activation(_ input: Tensor, _ kind: Activation, propagation: Propagation) throws -> Tensor
 
     /// Element-wise sum of two tensors of the same shape.
     func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor
@@ -30,13 +33,92 @@ public protocol ComputeEngine: Sendable {
     func multiplyChannels(_ input: Tensor, by scale: Tensor) throws -> Tensor
 
     /// `[N, H, W, C]` to `[N, 1, 1, C]`, the mean over each channel's map.
-    func globalAveragePool(_ input: Tensor) throws -> Tensor
+    func globalAveragePool(_ input: Tensor, propagation: Propagation) throws -> Tensor
 
     /// `input [N, I]` times `weight [O, I]` transposed, plus `bias [O]`.
-    func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor
+    func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, propagation: Propagation) throws -> Tensor
 
     /// Softmax over the last axis of `[N, K]`.
-    func softmax(_ input: Tensor) throws -> Tensor
+    func softmax(_ input: Tensor, propagation: Propagation) throws -> Tensor
+
+    /// Log-softmax over the last axis of `[N, K]`, computed without forming the probabilities
+    /// (so that a very unlikely class gives a large finite value, not log 0).
+    func logSoftmax(_ input: Tensor) throws -> Tensor
+
+    // MARK: Backward (gradients of the operations above)
+    //
+    // Each takes the gradient of the loss with respect to the operation's output and returns the
+    // gradients with respect to the named operands; shapes are those of the forward call.
+
+    /// The gradient with respect to a convolution's input `[N, H, W, C]` of shape `inputShape`.
+    func convolution2DBackwardData(
+        _ outputGradient: Tensor, weight: Tensor, inputShape: Shape, geometry: ConvolutionGeometry
+    ) throws -> Tensor
+
+    /// The gradients with respect to a convolution's weight (OIHW, shape `weightShape`) and bias.
+    func convolution2DBackwardWeights(
+        _ outputGradient: Tensor, input: Tensor, weightShape: Shape, hasBias: Bool, geometry: ConvolutionGeometry
+    ) throws -> (weight: Tensor, bias: Tensor?)
+
+    /// The gradients of a batch norm with respect to its input, scale and shift. `mean` and
+    /// `variance` are the statistics the forward pass normalized with: the batch's (then the
+    /// input gradient includes their dependence on the input) or fixed running ones.
+    func batchNormalizationBackward(
+        _ outputGradient: Tensor, input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, epsilon: Float,
+        statistics: NormalizationStatistics
+    ) throws -> (input: Tensor, scale: Tensor, shift: Tensor)
+
+    /// The gradient of `kind` applied to `input`. At a kink the derivative is PyTorch's
+    /// (see ``Activation/derivative(_:)``).
+    func activationBackward(_ outputGradient: Tensor, input: Tensor, _ kind: Activation) throws -> Tensor
+
+    /// The gradient of ``multiplyChannels(_:by:)`` with respect to its `[N, 1, 1, C]` scale: the
+    /// sum over each map of output gradient times input. (The input's gradient is the output
+    /// gradient multiplied by the scale, i.e. the forward operation.)
+    func multiplyChannelsScaleGradient(_ outputGradient: Tensor, input: Tensor) throws -> Tensor
+
+    /// The gradient with respect to the `[N, H, W, C]` input of a global average pool.
+    func globalAveragePoolBackward(_ outputGradient: Tensor, inputShape: Shape) throws -> Tensor
+
+    /// The gradient with respect to a linear layer's input `[N, I]`.
+    func linearBackwardData(_ outputGradient: Tensor, weight: Tensor) throws -> Tensor
+
+    /// The gradients with respect to a linear layer's weight `[O, I]` and bias `[O]`.
+    func linearBackwardWeights(_ outputGradient: Tensor, input: Tensor, hasBias: Bool) throws -> (weight: Tensor, bias: Tensor?)
+
+    /// The gradient with respect to softmax's input, given its output `[N, K]`.
+    func softmaxBackward(_ outputGradient: Tensor, output: Tensor) throws -> Tensor
+}
+
+extension ComputeEngine {
+    // The inference forms, for callers that do not train.
+
+    public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
+        try convolution2D(input, weight: weight, bias: bias, geometry: geometry, propagation: .inference)
+    }
+
+    public func batchNormalization(
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+    ) throws -> Tensor {
+        try batchNormalization(
+            input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon, propagation: .inference)
+    }
+
+    public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+        try activation(input, kind, propagation: .inference)
+    }
+
+    public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+        try globalAveragePool(input, propagation: .inference)
+    }
+
+    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        try linear(input, weight: weight, bias: bias, propagation: .inference)
+    }
+
+    public func softmax(_ input: Tensor) throws -> Tensor {
+        try softmax(input, propagation: .inference)
+    }
 }
 
 /// Chooses the engine that the operations run on.

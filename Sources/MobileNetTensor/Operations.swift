@@ -1,5 +1,7 @@
 // The tensor operations MobileNets are made of. Each function checks its operands' shapes, so a
-// wrong shape is a typed error naming the operation, and then runs on `Engine.current`.
+// wrong shape is a typed error naming the operation, and then runs on `Engine.current`. When a
+// `GradientTape` tracks an operand, the operation runs its training form and records its backward
+// rule (GradientTape+Operations.swift); otherwise it runs exactly as without autograd.
 
 /// A 2-D convolution of an NHWC input with OIHW weights (PyTorch's `F.conv2d`, channels last).
 public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, geometry: ConvolutionGeometry) throws -> Tensor {
@@ -34,6 +36,9 @@ public func conv2d(_ input: Tensor, weight: Tensor, bias: Tensor? = nil, geometr
     if let bias {
         try bias.expectShape([outputChannels], for: operation + " bias")
     }
+    if let tape = GradientTape.recording(input, weight, bias) {
+        return try tape.convolution2D(input, weight: weight, bias: bias, geometry: geometry)
+    }
     return try Engine.current.convolution2D(input, weight: weight, bias: bias, geometry: geometry)
 }
 
@@ -51,6 +56,10 @@ public func batchNorm(
     _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
 ) throws -> Tensor {
     try validateBatchNorm(input, [("mean", mean), ("variance", variance), ("scale", scale), ("shift", shift)])
+    if let tape = GradientTape.recording(input, scale, shift) {
+        return try tape.batchNormalization(
+            input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon)
+    }
     return try Engine.current.batchNormalization(
         input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon)
 }
@@ -61,12 +70,18 @@ public func batchNormTraining(
     _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
 ) throws -> (output: Tensor, mean: Tensor, variance: Tensor) {
     try validateBatchNorm(input, [("scale", scale), ("shift", shift)])
+    if let tape = GradientTape.recording(input, scale, shift) {
+        return try tape.batchNormalizationTraining(input, scale: scale, shift: shift, epsilon: epsilon)
+    }
     return try Engine.current.batchNormalizationTraining(input, scale: scale, shift: shift, epsilon: epsilon)
 }
 
 /// Applies `kind` to every element.
 public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
     if kind == .identity { return input }
+    if let tape = GradientTape.recording(input) {
+        return try tape.activation(input, kind)
+    }
     return try Engine.current.activation(input, kind)
 }
 
@@ -78,6 +93,9 @@ public func hardSigmoid(_ input: Tensor) throws -> Tensor { try activation(input
 /// Element-wise sum, e.g. an inverted residual's shortcut.
 public func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
     try rhs.expectShape(lhs.shape, for: "add")
+    if let tape = GradientTape.recording(lhs, rhs) {
+        return try tape.add(lhs, rhs)
+    }
     return try Engine.current.add(lhs, rhs)
 }
 
@@ -86,12 +104,18 @@ public func add(_ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
 public func multiplyChannels(_ input: Tensor, by scale: Tensor) throws -> Tensor {
     try input.expectRank(4, layout: "NHWC", for: "multiplyChannels")
     try scale.expectShape([input.shape[0], 1, 1, input.shape[3]], for: "multiplyChannels scale")
+    if let tape = GradientTape.recording(input, scale) {
+        return try tape.multiplyChannels(input, by: scale)
+    }
     return try Engine.current.multiplyChannels(input, by: scale)
 }
 
 /// Averages each channel's map: `[N, H, W, C]` to `[N, 1, 1, C]`.
 public func globalAveragePool(_ input: Tensor) throws -> Tensor {
     try input.expectRank(4, layout: "NHWC", for: "globalAveragePool")
+    if let tape = GradientTape.recording(input) {
+        return try tape.globalAveragePool(input)
+    }
     return try Engine.current.globalAveragePool(input)
 }
 
@@ -102,12 +126,18 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws 
     if let bias {
         try bias.expectShape([weight.shape[0]], for: "linear bias")
     }
+    if let tape = GradientTape.recording(input, weight, bias) {
+        return try tape.linear(input, weight: weight, bias: bias)
+    }
     return try Engine.current.linear(input, weight: weight, bias: bias)
 }
 
 /// Softmax over the last axis of `[N, K]` logits.
 public func softmax(_ input: Tensor) throws -> Tensor {
     try input.expectRank(2, layout: "[batch, classes]", for: "softmax")
+    if let tape = GradientTape.recording(input) {
+        return try tape.softmax(input)
+    }
     return try Engine.current.softmax(input)
 }
 
@@ -121,10 +151,28 @@ public func dropout<Generator: RandomNumberGenerator>(
     }
     if probability == 0 { return input }
     let keepScale = Float(1 / (1 - probability))
-    var result = input
-    result.withUnsafeMutableBufferPointer { values in
-        for index in values.indices {
-            values[index] = Double.random(in: 0..<1, using: &generator) < probability ? 0 : values[index] * keepScale
+    // The mask holds each element's factor, 0 or 1 / (1 - p); backward multiplies by it again.
+    var mask = Tensor(uninitializedShape: input.shape)
+    mask.withUnsafeMutableBufferPointer { factors in
+        for index in factors.indices {
+            factors[index] = Double.random(in: 0..<1, using: &generator) < probability ? 0 : keepScale
+        }
+    }
+    let output = applyDropoutMask(input, mask)
+    guard let tape = GradientTape.recording(input) else { return output }
+    return tape.recordOperation("dropout", inputs: [input], output: output) { gradient, _ in
+        [applyDropoutMask(gradient, mask)]
+    }
+}
+
+/// `values` times `mask` element by element, with dropped elements exactly 0 (even for inf or NaN).
+private func applyDropoutMask(_ values: Tensor, _ mask: Tensor) -> Tensor {
+    var result = values
+    result.withUnsafeMutableBufferPointer { elements in
+        mask.withUnsafeBufferPointer { factors in
+            for index in elements.indices {
+                elements[index] = factors[index] == 0 ? 0 : elements[index] * factors[index]
+            }
         }
     }
     return result
@@ -142,7 +190,10 @@ public func nhwcToNCHW(_ input: Tensor) throws -> Tensor {
             } } } }
         }
     }
-    return result
+    guard let tape = GradientTape.recording(input) else { return result }
+    return tape.recordOperation("nhwcToNCHW", inputs: [input], output: result) { gradient, _ in
+        [try nchwToNHWC(gradient)]
+    }
 }
 
 /// Reorders an NCHW tensor (PyTorch's activation layout) to NHWC.
@@ -157,5 +208,8 @@ public func nchwToNHWC(_ input: Tensor) throws -> Tensor {
             } } } }
         }
     }
-    return result
+    guard let tape = GradientTape.recording(input) else { return result }
+    return tape.recordOperation("nchwToNHWC", inputs: [input], output: result) { gradient, _ in
+        [try nhwcToNCHW(gradient)]
+    }
 }

@@ -11,6 +11,9 @@ import Darwin
 public struct Tensor: Sendable {
     public private(set) var shape: Shape
     public private(set) var storage: TensorStorage
+    /// Set while this tensor is a value on a ``GradientTape`` (nil otherwise, and always outside
+    /// training): which recorded value it is.
+    var tapeNode: TapeNode?
 
     public var dtype: DType { .float32 }
     public var elementCount: Int { shape.elementCount }
@@ -76,6 +79,8 @@ public struct Tensor: Sendable {
         if !isKnownUniquelyReferenced(&storage) {
             storage = storage.copy()
         }
+        // Written elements are no longer the value a tape recorded.
+        tapeNode = nil
         return try body(UnsafeMutableBufferPointer(start: storage.pointer, count: elementCount))
     }
 
@@ -87,8 +92,17 @@ public struct Tensor: Sendable {
         }
         var result = self
         result.shape = newShape
-        return result
+        guard tapeNode != nil else { return result }
+        result.tapeNode = nil
+        guard let tape = GradientTape.recording(self) else { return result }
+        let originalShape = shape
+        return tape.recordOperation("reshape", inputs: [self], output: result) { gradient, _ in
+            [try gradient.reshaped(originalShape)]
+        }
     }
+
+    /// Whether a ``GradientTape`` tracks this tensor (it was watched, or computed from a watched value).
+    public var isTracked: Bool { tapeNode != nil }
 
     /// Reads or writes one element by its full index.
     public subscript(indices: Int...) -> Float {

@@ -15,7 +15,7 @@ public struct CPUEngine: ComputeEngine {
 
     public var name: String { "cpu (oneDNN)" }
 
-    private let cache = PrimitiveCache()
+    let cache = PrimitiveCache()
 
     private init() {}
 
@@ -34,13 +34,14 @@ public struct CPUEngine: ComputeEngine {
     /// The oneDNN kernel chosen for a convolution of this shape, e.g. `jit_dw:avx512_core`.
     public func convolutionImplementation(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws -> String {
         try cache.serialized {
-            try convolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry).primitive.implementationName
+            try convolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry, propagation: .inference)
+                .primitive.implementationName
         }
     }
 
     // MARK: Convolution
 
-    private final class ConvolutionPlan: @unchecked Sendable {
+    final class ConvolutionPlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let source: dnnl_memory_desc_t
         let destination: dnnl_memory_desc_t
@@ -51,35 +52,21 @@ public struct CPUEngine: ComputeEngine {
         let weightReorder: DNNLPrimitive?
         let outputShape: Shape
 
-        init(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws {
-            let (outputChannels, kernelHeight, kernelWidth) = (weight[0], weight[2], weight[3])
-            let outputShape: Shape = [
-                input[0],
-                geometry.outputExtent(input: input[1], kernel: kernelHeight),
-                geometry.outputExtent(input: input[2], kernel: kernelWidth),
-                outputChannels,
-            ]
+        init(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry, propagation: Propagation) throws {
+            let outputShape = geometry.outputShape(input: input, weight: weight)
             source = try DNNL.activationDescriptor(input)
             destination = try DNNL.activationDescriptor(outputShape)
-            bias = try DNNL.memoryDescriptor([outputChannels], dnnl_a)
-            // oneDNN wants grouped weights as [groups, out / groups, in / groups, kH, kW].
-            let groups = geometry.groups
-            let weightDimensions = groups == 1
-                ? weight.dimensions
-                : [groups, outputChannels / groups, weight[1], kernelHeight, kernelWidth]
-            userWeights = try DNNL.memoryDescriptor(weightDimensions, groups == 1 ? dnnl_oihw : dnnl_goihw)
-            var anyWeights = try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any)
+            bias = try DNNL.memoryDescriptor([weight[0]], dnnl_a)
+            userWeights = try geometry.dnnlUserWeights(weight)
+            var anyWeights = try DNNL.memoryDescriptor(geometry.dnnlWeightDimensions(weight), dnnl_format_tag_any)
             var sourceAny = source, destinationAny = destination, biasAny = bias
-            let strides = [Int64(geometry.stride), Int64(geometry.stride)]
-            let dilations = [Int64(geometry.dilation - 1), Int64(geometry.dilation - 1)]
-            let padding = [Int64(geometry.padding), Int64(geometry.padding)]
             var descriptor = dnnl_convolution_desc_t()
             try DNNL.check(
                 withUnsafeMutablePointer(to: &biasAny) { biasPointer in
                     dnnl_dilated_convolution_forward_desc_init(
-                        &descriptor, dnnl_forward_inference, dnnl_convolution_direct,
+                        &descriptor, propagation.forwardKind, dnnl_convolution_direct,
                         &sourceAny, &anyWeights, hasBias ? biasPointer : nil, &destinationAny,
-                        strides, dilations, padding, padding)
+                        geometry.dnnlStrides, geometry.dnnlDilations, geometry.dnnlPadding, geometry.dnnlPadding)
                 },
                 "conv2d descriptor")
             primitive = try withUnsafePointer(to: &descriptor) {
@@ -94,15 +81,21 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    private func convolutionPlan(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry) throws -> ConvolutionPlan {
-        try cache.plan(for: .convolution(input: input, weight: weight, hasBias: hasBias, geometry: geometry)) {
-            try ConvolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry)
+    func convolutionPlan(
+        input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry, propagation: Propagation
+    ) throws -> ConvolutionPlan {
+        let key = PrimitiveKey.convolution(input: input, weight: weight, hasBias: hasBias, geometry: geometry, propagation: propagation)
+        return try cache.plan(for: key) {
+            try ConvolutionPlan(input: input, weight: weight, hasBias: hasBias, geometry: geometry, propagation: propagation)
         }
     }
 
-    public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
+    public func convolution2D(
+        _ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry, propagation: Propagation
+    ) throws -> Tensor {
         try cache.serialized {
-            let plan = try convolutionPlan(input: input.shape, weight: weight.shape, hasBias: bias != nil, geometry: geometry)
+            let plan = try convolutionPlan(
+                input: input.shape, weight: weight.shape, hasBias: bias != nil, geometry: geometry, propagation: propagation)
             var weightPointer = weight.storage.pointer
             var reordered: TensorStorage?
             if let reorder = plan.weightReorder {
@@ -132,10 +125,12 @@ public struct CPUEngine: ComputeEngine {
     // MARK: Batch normalization
 
     public func batchNormalization(
-        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float,
+        propagation: Propagation
     ) throws -> Tensor {
         try cache.serialized {
-            let (primitive, data, channel) = try batchNormPrimitive(input.shape, epsilon: epsilon, training: false)
+            let (primitive, data, channel) = try batchNormPrimitive(
+                input.shape, epsilon: epsilon, training: false, propagation: propagation)
             let output = Tensor(uninitializedShape: input.shape)
             try primitive.execute("batchNorm", [
                 .init(DNNL_ARG_SRC, data, input.storage.pointer),
@@ -153,7 +148,8 @@ public struct CPUEngine: ComputeEngine {
         _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
     ) throws -> (output: Tensor, mean: Tensor, variance: Tensor) {
         try cache.serialized {
-            let (primitive, data, channel) = try batchNormPrimitive(input.shape, epsilon: epsilon, training: true)
+            let (primitive, data, channel) = try batchNormPrimitive(
+                input.shape, epsilon: epsilon, training: true, propagation: .training)
             let channels: Shape = [input.shape[3]]
             let output = Tensor(uninitializedShape: input.shape)
             let mean = Tensor(uninitializedShape: channels)
@@ -170,12 +166,14 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    private final class BatchNormPlan: @unchecked Sendable {
+    final class BatchNormPlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let data: dnnl_memory_desc_t
         let channel: dnnl_memory_desc_t
 
-        init(_ shape: Shape, epsilon: Float, training: Bool) throws {
+        /// `training`: normalize with the batch's statistics (always a training primitive); else
+        /// with given ones, for inference or, with `propagation` `.training`, as the hint of a backward pass.
+        init(_ shape: Shape, epsilon: Float, training: Bool, propagation: Propagation) throws {
             data = try DNNL.activationDescriptor(shape)
             channel = try DNNL.memoryDescriptor([shape[3]], dnnl_a)
             var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
@@ -184,7 +182,7 @@ public struct CPUEngine: ComputeEngine {
             var data = data
             try DNNL.check(
                 dnnl_batch_normalization_forward_desc_init(
-                    &descriptor, training ? dnnl_forward_training : dnnl_forward_inference, &data, epsilon, flags),
+                    &descriptor, training ? dnnl_forward_training : propagation.forwardKind, &data, epsilon, flags),
                 "batchNorm descriptor")
             primitive = try withUnsafePointer(to: &descriptor) {
                 try DNNLPrimitive("batchNorm", operationDescriptor: UnsafeRawPointer($0))
@@ -192,11 +190,12 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    private func batchNormPrimitive(_ shape: Shape, epsilon: Float, training: Bool) throws
+    func batchNormPrimitive(_ shape: Shape, epsilon: Float, training: Bool, propagation: Propagation) throws
         -> (DNNLPrimitive, dnnl_memory_desc_t, dnnl_memory_desc_t)
     {
-        let plan = try cache.plan(for: .batchNorm(input: shape, epsilon: epsilon, training: training)) {
-            try BatchNormPlan(shape, epsilon: epsilon, training: training)
+        let key = PrimitiveKey.batchNorm(input: shape, epsilon: epsilon, training: training, propagation: propagation)
+        let plan = try cache.plan(for: key) {
+            try BatchNormPlan(shape, epsilon: epsilon, training: training, propagation: propagation)
         }
         return (plan.primitive, plan.data, plan.channel)
     }
@@ -204,16 +203,16 @@ public struct CPUEngine: ComputeEngine {
     // MARK: Element-wise
 
     /// A single-primitive element-wise operation on a flat view of its operand.
-    private final class EltwisePlan: @unchecked Sendable {
+    final class EltwisePlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let data: dnnl_memory_desc_t
 
-        init(count: Int, algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float) throws {
+        init(count: Int, algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float, propagation: Propagation) throws {
             var data = try DNNL.flatDescriptor(count)
             self.data = data
             var descriptor = dnnl_eltwise_desc_t()
             try DNNL.check(
-                dnnl_eltwise_forward_desc_init(&descriptor, dnnl_forward_inference, algorithm, &data, alpha, beta),
+                dnnl_eltwise_forward_desc_init(&descriptor, propagation.forwardKind, algorithm, &data, alpha, beta),
                 "eltwise descriptor")
             primitive = try withUnsafePointer(to: &descriptor) {
                 try DNNLPrimitive("eltwise", operationDescriptor: UnsafeRawPointer($0))
@@ -221,15 +220,13 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+    public func activation(_ input: Tensor, _ kind: Activation, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
             let output = Tensor(uninitializedShape: input.shape)
             var source = input.storage.pointer
             for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
                 let count = input.elementCount
-                let plan = try cache.plan(for: .eltwise(count: count, algorithm: algorithm.rawValue, alpha: alpha, beta: beta)) {
-                    try EltwisePlan(count: count, algorithm: algorithm, alpha: alpha, beta: beta)
-                }
+                let plan = try eltwisePlan(count: count, algorithm: algorithm, alpha: alpha, beta: beta, propagation: propagation)
                 try plan.primitive.execute("activation \(kind)", [
                     .init(DNNL_ARG_SRC, plan.data, source),
                     .init(DNNL_ARG_DST, plan.data, output.storage.pointer),
@@ -240,9 +237,18 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
+    func eltwisePlan(
+        count: Int, algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float, propagation: Propagation
+    ) throws -> EltwisePlan {
+        let key = PrimitiveKey.eltwise(count: count, algorithm: algorithm.rawValue, alpha: alpha, beta: beta, propagation: propagation)
+        return try cache.plan(for: key) {
+            try EltwisePlan(count: count, algorithm: algorithm, alpha: alpha, beta: beta, propagation: propagation)
+        }
+    }
+
     // MARK: Binary
 
-    private final class BinaryPlan: @unchecked Sendable {
+    final class BinaryPlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let lhs: dnnl_memory_desc_t
         let rhs: dnnl_memory_desc_t
@@ -259,7 +265,7 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    private func runBinary(_ operation: String, _ plan: BinaryPlan, _ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
+    func runBinary(_ operation: String, _ plan: BinaryPlan, _ lhs: Tensor, _ rhs: Tensor) throws -> Tensor {
         let output = Tensor(uninitializedShape: lhs.shape)
         try plan.primitive.execute(operation, [
             .init(DNNL_ARG_SRC_0, plan.lhs, lhs.storage.pointer),
@@ -296,7 +302,7 @@ public struct CPUEngine: ComputeEngine {
     // MARK: Pooling, linear, softmax
 
     /// A primitive with one source and one destination layout.
-    private final class UnaryPlan: @unchecked Sendable {
+    final class UnaryPlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let source: dnnl_memory_desc_t
         let destination: dnnl_memory_desc_t
@@ -310,26 +316,10 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+    public func globalAveragePool(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
-            let shape = input.shape
-            let outputShape: Shape = [shape[0], 1, 1, shape[3]]
-            let plan = try cache.plan(for: .globalAveragePool(input: shape)) {
-                try UnaryPlan("globalAveragePool", source: DNNL.activationDescriptor(shape),
-                              destination: DNNL.activationDescriptor(outputShape)) { source, destination in
-                    var descriptor = dnnl_pooling_v2_desc_t()
-                    let kernel = [Int64(shape[1]), Int64(shape[2])]
-                    try DNNL.check(
-                        dnnl_pooling_v2_forward_desc_init(
-                            &descriptor, dnnl_forward_inference, dnnl_pooling_avg_exclude_padding,
-                            &source, &destination, [1, 1], kernel, [0, 0], [0, 0], [0, 0]),
-                        "globalAveragePool descriptor")
-                    return try withUnsafePointer(to: &descriptor) {
-                        try DNNLPrimitive("globalAveragePool", operationDescriptor: UnsafeRawPointer($0))
-                    }
-                }
-            }
-            let output = Tensor(uninitializedShape: outputShape)
+            let plan = try globalAveragePoolPlan(input.shape, propagation: propagation)
+            let output = Tensor(uninitializedShape: [input.shape[0], 1, 1, input.shape[3]])
             try plan.primitive.execute("globalAveragePool", [
                 .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
                 .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
@@ -338,14 +328,33 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    private final class LinearPlan: @unchecked Sendable {
+    func globalAveragePoolPlan(_ shape: Shape, propagation: Propagation) throws -> UnaryPlan {
+        let outputShape: Shape = [shape[0], 1, 1, shape[3]]
+        return try cache.plan(for: .globalAveragePool(input: shape, propagation: propagation)) {
+            try UnaryPlan("globalAveragePool", source: DNNL.activationDescriptor(shape),
+                          destination: DNNL.activationDescriptor(outputShape)) { source, destination in
+                var descriptor = dnnl_pooling_v2_desc_t()
+                let kernel = [Int64(shape[1]), Int64(shape[2])]
+                try DNNL.check(
+                    dnnl_pooling_v2_forward_desc_init(
+                        &descriptor, propagation.forwardKind, dnnl_pooling_avg_exclude_padding,
+                        &source, &destination, [1, 1], kernel, [0, 0], [0, 0], [0, 0]),
+                    "globalAveragePool descriptor")
+                return try withUnsafePointer(to: &descriptor) {
+                    try DNNLPrimitive("globalAveragePool", operationDescriptor: UnsafeRawPointer($0))
+                }
+            }
+        }
+    }
+
+    final class LinearPlan: @unchecked Sendable {
         let primitive: DNNLPrimitive
         let source: dnnl_memory_desc_t
         let weights: dnnl_memory_desc_t
         let bias: dnnl_memory_desc_t
         let destination: dnnl_memory_desc_t
 
-        init(input: Shape, weight: Shape, hasBias: Bool) throws {
+        init(input: Shape, weight: Shape, hasBias: Bool, propagation: Propagation) throws {
             source = try DNNL.memoryDescriptor([input[0], input[1]], dnnl_ab)
             weights = try DNNL.memoryDescriptor([weight[0], weight[1]], dnnl_ab)
             bias = try DNNL.memoryDescriptor([weight[0]], dnnl_a)
@@ -355,7 +364,7 @@ public struct CPUEngine: ComputeEngine {
             try DNNL.check(
                 withUnsafeMutablePointer(to: &bias) { biasPointer in
                     dnnl_inner_product_forward_desc_init(
-                        &descriptor, dnnl_forward_inference, &source, &weights, hasBias ? biasPointer : nil, &destination)
+                        &descriptor, propagation.forwardKind, &source, &weights, hasBias ? biasPointer : nil, &destination)
                 },
                 "linear descriptor")
             primitive = try withUnsafePointer(to: &descriptor) {
@@ -364,11 +373,9 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
-            let plan = try cache.plan(for: .linear(input: input.shape, weight: weight.shape, hasBias: bias != nil)) {
-                try LinearPlan(input: input.shape, weight: weight.shape, hasBias: bias != nil)
-            }
+            let plan = try linearPlan(input: input.shape, weight: weight.shape, hasBias: bias != nil, propagation: propagation)
             let output = Tensor(uninitializedShape: [input.shape[0], weight.shape[0]])
             var arguments: [DNNL.Argument] = [
                 .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
@@ -383,23 +390,16 @@ public struct CPUEngine: ComputeEngine {
         }
     }
 
-    public func softmax(_ input: Tensor) throws -> Tensor {
+    func linearPlan(input: Shape, weight: Shape, hasBias: Bool, propagation: Propagation) throws -> LinearPlan {
+        try cache.plan(for: .linear(input: input, weight: weight, hasBias: hasBias, propagation: propagation)) {
+            try LinearPlan(input: input, weight: weight, hasBias: hasBias, propagation: propagation)
+        }
+    }
+
+    public func softmax(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
-            let shape = input.shape
-            let plan = try cache.plan(for: .softmax(input: shape)) {
-                let layout = try DNNL.memoryDescriptor([shape[0], shape[1]], dnnl_ab)
-                return try UnaryPlan("softmax", source: layout, destination: layout) { source, destination in
-                    var descriptor = dnnl_softmax_v2_desc_t()
-                    try DNNL.check(
-                        dnnl_softmax_v2_forward_desc_init(
-                            &descriptor, dnnl_forward_inference, dnnl_softmax_accurate, &source, &destination, 1),
-                        "softmax descriptor")
-                    return try withUnsafePointer(to: &descriptor) {
-                        try DNNLPrimitive("softmax", operationDescriptor: UnsafeRawPointer($0))
-                    }
-                }
-            }
-            let output = Tensor(uninitializedShape: shape)
+            let plan = try softmaxPlan(input.shape, algorithm: dnnl_softmax_accurate, propagation: propagation)
+            let output = Tensor(uninitializedShape: input.shape)
             try plan.primitive.execute("softmax", [
                 .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
                 .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
@@ -407,18 +407,38 @@ public struct CPUEngine: ComputeEngine {
             return output
         }
     }
+
+    /// Softmax (`dnnl_softmax_accurate`) or log-softmax (`dnnl_softmax_log`) over the last axis of `[N, K]`.
+    func softmaxPlan(_ shape: Shape, algorithm: dnnl_alg_kind_t, propagation: Propagation) throws -> UnaryPlan {
+        try cache.plan(for: .softmax(input: shape, algorithm: algorithm.rawValue, propagation: propagation)) {
+            let layout = try DNNL.memoryDescriptor([shape[0], shape[1]], dnnl_ab)
+            return try UnaryPlan("softmax", source: layout, destination: layout) { source, destination in
+                var descriptor = dnnl_softmax_v2_desc_t()
+                try DNNL.check(
+                    dnnl_softmax_v2_forward_desc_init(
+                        &descriptor, propagation.forwardKind, algorithm, &source, &destination, 1),
+                    "softmax descriptor")
+                return try withUnsafePointer(to: &descriptor) {
+                    try DNNLPrimitive("softmax", operationDescriptor: UnsafeRawPointer($0))
+                }
+            }
+        }
+    }
 }
 
-/// What a cached primitive is for. Two calls with equal keys reuse one primitive.
+/// What a cached primitive is for. Two calls with equal keys reuse one primitive. Forward keys
+/// name their propagation kind: a training primitive differs from an inference one, and it is the
+/// hint that backward primitives are built from (those have keys of their own, `.backward`).
 enum PrimitiveKey: Hashable, Sendable {
-    case convolution(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry)
-    case batchNorm(input: Shape, epsilon: Float, training: Bool)
-    case eltwise(count: Int, algorithm: UInt32, alpha: Float, beta: Float)
+    case convolution(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry, propagation: Propagation)
+    case batchNorm(input: Shape, epsilon: Float, training: Bool, propagation: Propagation)
+    case eltwise(count: Int, algorithm: UInt32, alpha: Float, beta: Float, propagation: Propagation)
     case add(count: Int)
     case multiplyChannels(input: Shape)
-    case globalAveragePool(input: Shape)
-    case linear(input: Shape, weight: Shape, hasBias: Bool)
-    case softmax(input: Shape)
+    case globalAveragePool(input: Shape, propagation: Propagation)
+    case linear(input: Shape, weight: Shape, hasBias: Bool, propagation: Propagation)
+    case softmax(input: Shape, algorithm: UInt32, propagation: Propagation)
+    case backward(BackwardPrimitiveKey)
 }
 
 /// Created primitives by key, and the lock that serializes their executions.

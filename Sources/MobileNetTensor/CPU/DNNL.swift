@@ -86,11 +86,15 @@ final class DNNLPrimitive: @unchecked Sendable {
     let descriptor: dnnl_primitive_desc_t
     let primitive: dnnl_primitive_t
 
-    /// Creates a primitive from an operation descriptor (`dnnl_*_desc_t`) passed by pointer.
-    init(_ operation: String, operationDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil) throws {
+    /// Creates a primitive from an operation descriptor (`dnnl_*_desc_t`) passed by pointer. A
+    /// backward primitive needs `hint`: the descriptor of its forward primitive, created for training.
+    init(
+        _ operation: String, operationDescriptor: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil,
+        hint: DNNLPrimitive? = nil
+    ) throws {
         var descriptor: dnnl_primitive_desc_t?
         try DNNL.check(
-            dnnl_primitive_desc_create(&descriptor, operationDescriptor, attributes, DNNL.engine, nil),
+            dnnl_primitive_desc_create(&descriptor, operationDescriptor, attributes, DNNL.engine, hint?.descriptor),
             operation + " primitive descriptor")
         guard let descriptor else { throw TensorError.engineFailure(operation: operation, status: "no descriptor") }
         var primitive: dnnl_primitive_t?

@@ -13,7 +13,11 @@ public struct ReferenceEngine: ComputeEngine {
 
     public init() {}
 
-    public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
+    // The reference engine keeps no state between passes, so `propagation` changes nothing here.
+
+    public func convolution2D(
+        _ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry, propagation: Propagation
+    ) throws -> Tensor {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let (outputChannels, groupChannels, kernelHeight, kernelWidth) =
             (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
@@ -54,7 +58,8 @@ public struct ReferenceEngine: ComputeEngine {
     }
 
     public func batchNormalization(
-        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
+        _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float,
+        propagation: Propagation
     ) throws -> Tensor {
         normalize(input, mean: mean.scalars.map(Double.init), variance: variance.scalars.map(Double.init),
                   scale: scale, shift: shift, epsilon: epsilon)
@@ -99,7 +104,7 @@ public struct ReferenceEngine: ComputeEngine {
         return output
     }
 
-    public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
+    public func activation(_ input: Tensor, _ kind: Activation, propagation: Propagation) throws -> Tensor {
         var output = input
         output.withUnsafeMutableBufferPointer { values in
             for index in values.indices { values[index] = kind.apply(values[index]) }
@@ -128,7 +133,7 @@ public struct ReferenceEngine: ComputeEngine {
         return output
     }
 
-    public func globalAveragePool(_ input: Tensor) throws -> Tensor {
+    public func globalAveragePool(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         var output = Tensor(uninitializedShape: [batch, 1, 1, channels])
         let x = input.storage.pointer
@@ -144,7 +149,7 @@ public struct ReferenceEngine: ComputeEngine {
         return output
     }
 
-    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+    public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?, propagation: Propagation) throws -> Tensor {
         let (batch, inputs, outputs) = (input.shape[0], input.shape[1], weight.shape[0])
         var output = Tensor(uninitializedShape: [batch, outputs])
         let x = input.storage.pointer, w = weight.storage.pointer, b = bias?.storage.pointer
@@ -160,7 +165,7 @@ public struct ReferenceEngine: ComputeEngine {
         return output
     }
 
-    public func softmax(_ input: Tensor) throws -> Tensor {
+    public func softmax(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         let (batch, classes) = (input.shape[0], input.shape[1])
         var output = Tensor(uninitializedShape: input.shape)
         let x = input.storage.pointer
@@ -171,6 +176,22 @@ public struct ReferenceEngine: ComputeEngine {
                 let exponentials = row.map { exp($0 - largest) }
                 let total = exponentials.reduce(0, +)
                 for k in 0..<classes { y[n * classes + k] = Float(exponentials[k] / total) }
+            }
+        }
+        return output
+    }
+
+    /// `x - max - log Σ exp(x - max)` per row, so no probability is formed and rounded to 0.
+    public func logSoftmax(_ input: Tensor) throws -> Tensor {
+        let (batch, classes) = (input.shape[0], input.shape[1])
+        var output = Tensor(uninitializedShape: input.shape)
+        let x = input.storage.pointer
+        output.withUnsafeMutableBufferPointer { y in
+            for n in 0..<batch {
+                let row = (0..<classes).map { Double(x[n * classes + $0]) }
+                let largest = row.max() ?? 0
+                let logTotal = log(row.reduce(0) { $0 + exp($1 - largest) })
+                for k in 0..<classes { y[n * classes + k] = Float(row[k] - largest - logTotal) }
             }
         }
         return output
