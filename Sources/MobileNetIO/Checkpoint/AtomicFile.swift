@@ -8,7 +8,7 @@ import Foundation
 /// Writes files so that a reader (or a crash) never sees half of one: the content goes to a
 /// temporary file beside the destination, is flushed to disk, and is then renamed into place,
 /// which the file system does atomically within one directory.
-enum AtomicFile {
+public enum AtomicFile {
     /// Creates or replaces the file at `url` with what `write` puts into the temporary file whose
     /// URL it is given (the file does not exist yet).
     ///

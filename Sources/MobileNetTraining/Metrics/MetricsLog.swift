@@ -1,0 +1,80 @@
+import Foundation
+import MobileNetIO
+
+/// `metrics.csv`: one row per epoch, written whole and atomically after every epoch, so that a
+/// run killed at any moment leaves a complete file (and a resumed run rewrites it from its
+/// checkpoint's history).
+///
+/// ```text
+/// epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second
+/// 1,0.612345,0.7791,0.45012,0.8366,0.1,61.2,980.4
+/// ```
+///
+/// An epoch without validation leaves those two fields empty. Numbers are written with Swift's
+/// shortest round-trip formatting, so reading the file back gives the same values.
+public enum MetricsLog {
+    public static let header = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second"
+
+    /// The CSV text of `records`.
+    public static func csv(_ records: [EpochMetrics]) -> String {
+        var lines = [header]
+        for record in records {
+            let fields: [String] = [
+                String(record.epoch), String(record.trainLoss), String(record.trainAccuracy),
+                record.validationLoss.map { String($0) } ?? "", record.validationAccuracy.map { String($0) } ?? "",
+                String(record.learningRate), String(record.seconds), String(record.imagesPerSecond),
+            ]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes `records` to `url` atomically, replacing what was there.
+    public static func write(_ records: [EpochMetrics], to url: URL) throws {
+        try AtomicFile.write(Data(csv(records).utf8), to: url)
+    }
+
+    /// Reads a file that ``write(_:to:)`` wrote.
+    ///
+    /// - Throws: ``MetricsFileError`` naming the file and line when the header or a row does not
+    ///   have the expected fields.
+    public static func read(from url: URL) throws -> [EpochMetrics] {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw MetricsFileError(path: url.path, line: 0, problem: "cannot read it: \(error.localizedDescription)")
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        guard lines.first.map(String.init) == header else {
+            throw MetricsFileError(path: url.path, line: 1, problem: "expected the header \(header)")
+        }
+        return try lines.dropFirst().enumerated().map { offset, line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let lineNumber = offset + 2
+            func number(_ index: Int) throws -> Double {
+                guard let value = Double(fields[index]) else {
+                    throw MetricsFileError(path: url.path, line: lineNumber, problem: "field \(index + 1) is '\(fields[index])', expected a number")
+                }
+                return value
+            }
+            func optionalNumber(_ index: Int) throws -> Double? { fields[index].isEmpty ? nil : try number(index) }
+            guard fields.count == 8, let epoch = Int(fields[0]) else {
+                throw MetricsFileError(path: url.path, line: lineNumber, problem: "expected 8 fields starting with an epoch number")
+            }
+            return EpochMetrics(
+                epoch: epoch, trainLoss: try number(1), trainAccuracy: try number(2), validationLoss: try optionalNumber(3),
+                validationAccuracy: try optionalNumber(4), learningRate: try number(5), seconds: try number(6),
+                imagesPerSecond: try number(7))
+        }
+    }
+}
+
+/// A metrics file that does not hold what ``MetricsLog`` writes.
+public struct MetricsFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var line: Int
+    public var problem: String
+
+    public var description: String { "\(path):\(line): \(problem)" }
+}
