@@ -4,6 +4,11 @@ import MobileNetTensor
 /// its PyTorch state-dict key (`features.3.conv.1.0.weight`).
 ///
 /// Modules are final classes that list their state explicitly; nothing is found by reflection.
+///
+/// A layer is differentiable when it computes with the tensor operations of MobileNetTensor and
+/// reads its parameters through ``Parameter/tracked``: under a ``GradientTape`` the operations
+/// record themselves and the parameters register as the tape's leaves, and without one both
+/// behave exactly as plain inference.
 public protocol Module: AnyObject {
     /// This module's own tensors in PyTorch's order: parameters first, then buffers.
     var localState: [(name: String, parameter: Parameter)] { get }
@@ -62,6 +67,11 @@ extension Module {
         for (_, module) in namedModules() {
             (module as? ModeDependent)?.isTraining = training
         }
+    }
+
+    /// Drops every parameter's accumulated gradient (before the next backward pass).
+    public func clearGradients() {
+        for (_, parameter) in namedState() { parameter.gradient = nil }
     }
 
     /// Draws fresh initial values for every parameter in the tree.

@@ -4,7 +4,8 @@ import MobileNetTensor
 ///
 /// While training it normalizes with the batch's statistics and updates the running ones:
 /// `running = (1 - momentum) · running + momentum · batch` (unbiased variance). In evaluation
-/// it uses the running statistics.
+/// it uses the running statistics. Both modes are differentiable; in training the gradient also
+/// flows through the batch statistics.
 public final class BatchNorm2D: Layer, ModeDependent, ParameterInitializing {
     /// γ and β.
     public let weight: Parameter
@@ -40,13 +41,13 @@ public final class BatchNorm2D: Layer, ModeDependent, ParameterInitializing {
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         let output: Tensor
         if isTraining {
-            let result = try batchNormTraining(input, scale: weight.value, shift: bias.value, epsilon: epsilon)
+            let result = try batchNormTraining(input, scale: weight.tracked, shift: bias.tracked, epsilon: epsilon)
             updateRunningStatistics(mean: result.mean, variance: result.variance, count: input.elementCount / channels)
             output = result.output
         } else {
             output = try batchNorm(
                 input, mean: runningMean.value, variance: runningVariance.value,
-                scale: weight.value, shift: bias.value, epsilon: epsilon)
+                scale: weight.tracked, shift: bias.tracked, epsilon: epsilon)
         }
         ForwardTrace.record(self, output: output)
         return output

@@ -40,7 +40,7 @@ public final class Conv2D: Layer, ParameterInitializing {
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let output = try conv2d(input, weight: weight.value, bias: bias?.value, geometry: geometry)
+        let output = try conv2d(input, weight: weight.tracked, bias: bias?.tracked, geometry: geometry)
         let macsPerOutput = inputChannels / geometry.groups * kernelSize * kernelSize
         ForwardTrace.record(self, output: output, multiplyAdds: output.elementCount * macsPerOutput)
         return output

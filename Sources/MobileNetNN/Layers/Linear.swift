@@ -24,7 +24,7 @@ public final class Linear: Layer, ParameterInitializing {
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let output = try linear(input, weight: weight.value, bias: bias?.value)
+        let output = try linear(input, weight: weight.tracked, bias: bias?.tracked)
         ForwardTrace.record(self, output: output, multiplyAdds: input.shape[0] * inputFeatures * outputFeatures)
         return output
     }
