@@ -13,19 +13,6 @@ final class BackwardParityTests: XCTestCase {
         Tensor.uniform(shape, in: range, using: &generator)
     }
 
-    private func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
-        XCTAssertEqual(fast.shape, reference.shape)
-        guard fast.shape == reference.shape else { return .infinity }
-        var worst: Float = 0
-        for index in 0..<reference.elementCount {
-            let r = reference.storage.pointer[index], f = fast.storage.pointer[index]
-            let error = abs(f - r) / max(abs(r), 1)
-            if error.isNaN { return .nan }
-            worst = max(worst, error)
-        }
-        return worst
-    }
-
     /// Runs `operation` on both engines and compares each returned tensor.
     private func assertEnginesAgree(
         _ label: String, file: StaticString = #filePath, line: UInt = #line, _ operation: (any ComputeEngine) throws -> [Tensor]

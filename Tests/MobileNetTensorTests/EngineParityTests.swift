@@ -13,16 +13,6 @@ final class EngineParityTests: XCTestCase {
         Tensor.uniform(shape, in: range, using: &generator)
     }
 
-    private func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
-        XCTAssertEqual(fast.shape, reference.shape)
-        var worst: Float = 0
-        for index in 0..<reference.elementCount {
-            let r = reference.storage.pointer[index], f = fast.storage.pointer[index]
-            worst = max(worst, abs(f - r) / max(abs(r), 1))
-        }
-        return worst
-    }
-
     /// Runs `operation` on both engines and compares.
     private func assertEnginesAgree(
         _ label: String, file: StaticString = #filePath, line: UInt = #line, _ operation: () throws -> Tensor

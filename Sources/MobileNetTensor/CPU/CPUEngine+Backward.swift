@@ -208,6 +208,26 @@ extension CPUEngine {
         return storage
     }
 
+    /// Runs a one-source primitive (`SRC` to `DST`) on `input`, into a new tensor of `outputShape`.
+    func runUnary(_ operation: String, _ plan: UnaryPlan, _ input: Tensor, outputShape: Shape) throws -> Tensor {
+        let output = Tensor(uninitializedShape: outputShape)
+        try plan.primitive.execute(operation, [
+            .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
+            .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
+        ])
+        return output
+    }
+
+    /// Multiplies the elements of `tensor`, which the caller has just created and alone holds, by `factor`.
+    private func scaleInPlace(_ tensor: Tensor, by factor: Float) throws {
+        let plan = try eltwisePlan(
+            count: tensor.elementCount, algorithm: dnnl_eltwise_linear, alpha: factor, beta: 0, propagation: .inference)
+        try plan.primitive.execute("scale", [
+            .init(DNNL_ARG_SRC, plan.data, tensor.storage.pointer),
+            .init(DNNL_ARG_DST, plan.data, tensor.storage.pointer),
+        ])
+    }
+
     // MARK: Batch normalization
 
     final class BatchNormBackwardPlan: @unchecked Sendable {
@@ -312,12 +332,7 @@ extension CPUEngine {
                 .init(DNNL_ARG_DIFF_SRC, plan.data, inputGradient.storage.pointer),
             ])
             if step.factor != 1 {
-                let scaling = try eltwisePlan(
-                    count: count, algorithm: dnnl_eltwise_linear, alpha: step.factor, beta: 0, propagation: .inference)
-                try scaling.primitive.execute("activation \(kind) backward scale", [
-                    .init(DNNL_ARG_SRC, scaling.data, inputGradient.storage.pointer),
-                    .init(DNNL_ARG_DST, scaling.data, inputGradient.storage.pointer),
-                ])
+                try scaleInPlace(inputGradient, by: step.factor)
             }
             return inputGradient
         }
@@ -339,18 +354,8 @@ extension CPUEngine {
             // Σ over each map = area × its mean. oneDNN 2.6's sum reduction has only a reference
             // kernel for NHWC, while average pooling has a JIT one.
             let pool = try globalAveragePoolPlan(shape, propagation: .inference)
-            let scaleGradient = Tensor(uninitializedShape: [shape[0], 1, 1, shape[3]])
-            try pool.primitive.execute("multiplyChannels scale gradient mean", [
-                .init(DNNL_ARG_SRC, pool.source, products.storage.pointer),
-                .init(DNNL_ARG_DST, pool.destination, scaleGradient.storage.pointer),
-            ])
-            let scaling = try eltwisePlan(
-                count: scaleGradient.elementCount, algorithm: dnnl_eltwise_linear, alpha: Float(area), beta: 0,
-                propagation: .inference)
-            try scaling.primitive.execute("multiplyChannels scale gradient sum", [
-                .init(DNNL_ARG_SRC, scaling.data, scaleGradient.storage.pointer),
-                .init(DNNL_ARG_DST, scaling.data, scaleGradient.storage.pointer),
-            ])
+            let scaleGradient = try runUnary("multiplyChannels scale gradient", pool, products, outputShape: [shape[0], 1, 1, shape[3]])
+            try scaleInPlace(scaleGradient, by: Float(area))
             return scaleGradient
         }
     }
@@ -460,12 +465,7 @@ extension CPUEngine {
     public func logSoftmax(_ input: Tensor) throws -> Tensor {
         try cache.serialized {
             let plan = try softmaxPlan(input.shape, algorithm: dnnl_softmax_log, propagation: .inference)
-            let output = Tensor(uninitializedShape: input.shape)
-            try plan.primitive.execute("logSoftmax", [
-                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
-                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
-            ])
-            return output
+            return try runUnary("logSoftmax", plan, input, outputShape: input.shape)
         }
     }
 

@@ -319,12 +319,7 @@ public struct CPUEngine: ComputeEngine {
     public func globalAveragePool(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
             let plan = try globalAveragePoolPlan(input.shape, propagation: propagation)
-            let output = Tensor(uninitializedShape: [input.shape[0], 1, 1, input.shape[3]])
-            try plan.primitive.execute("globalAveragePool", [
-                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
-                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
-            ])
-            return output
+            return try runUnary("globalAveragePool", plan, input, outputShape: [input.shape[0], 1, 1, input.shape[3]])
         }
     }
 
@@ -399,12 +394,7 @@ public struct CPUEngine: ComputeEngine {
     public func softmax(_ input: Tensor, propagation: Propagation) throws -> Tensor {
         try cache.serialized {
             let plan = try softmaxPlan(input.shape, algorithm: dnnl_softmax_accurate, propagation: propagation)
-            let output = Tensor(uninitializedShape: input.shape)
-            try plan.primitive.execute("softmax", [
-                .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
-                .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
-            ])
-            return output
+            return try runUnary("softmax", plan, input, outputShape: input.shape)
         }
     }
 

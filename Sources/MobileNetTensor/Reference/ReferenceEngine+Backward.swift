@@ -30,42 +30,6 @@ extension ReferenceEngine {
         return (weight, try Tensor(shape: [outputChannels], values: biasSums.map(Float.init)))
     }
 
-    /// Calls `body(inputIndex, weightIndex, outputIndex)` for every product the convolution forms,
-    /// the same walk as the forward loop, so forward and backward cannot disagree on geometry.
-    private func forEachConvolutionTap(
-        _ outputShape: Shape, _ weightShape: Shape, _ inputShape: Shape, _ geometry: ConvolutionGeometry,
-        _ body: (Int, Int, Int) -> Void
-    ) {
-        let (batch, height, width, channels) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
-        let (outputChannels, groupChannels, kernelHeight, kernelWidth) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
-        let (outputHeight, outputWidth) = (outputShape[1], outputShape[2])
-        let outputsPerGroup = outputChannels / geometry.groups
-        for n in 0..<batch {
-            for oy in 0..<outputHeight {
-                for ox in 0..<outputWidth {
-                    for o in 0..<outputChannels {
-                        let outputIndex = ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + o
-                        let group = o / outputsPerGroup
-                        for ky in 0..<kernelHeight {
-                            let iy = oy * geometry.stride - geometry.padding + ky * geometry.dilation
-                            if iy < 0 || iy >= height { continue }
-                            for kx in 0..<kernelWidth {
-                                let ix = ox * geometry.stride - geometry.padding + kx * geometry.dilation
-                                if ix < 0 || ix >= width { continue }
-                                for i in 0..<groupChannels {
-                                    let c = group * groupChannels + i
-                                    body(((n * height + iy) * width + ix) * channels + c,
-                                         ((o * groupChannels + i) * kernelHeight + ky) * kernelWidth + kx,
-                                         outputIndex)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     public func batchNormalizationBackward(
         _ outputGradient: Tensor, input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, epsilon: Float,
         statistics: NormalizationStatistics

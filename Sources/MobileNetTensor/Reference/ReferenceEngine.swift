@@ -18,43 +18,59 @@ public struct ReferenceEngine: ComputeEngine {
     public func convolution2D(
         _ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry, propagation: Propagation
     ) throws -> Tensor {
-        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
-        let (outputChannels, groupChannels, kernelHeight, kernelWidth) =
-            (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
-        let outputHeight = geometry.outputExtent(input: height, kernel: kernelHeight)
-        let outputWidth = geometry.outputExtent(input: width, kernel: kernelWidth)
-        let outputsPerGroup = outputChannels / geometry.groups
-        var output = Tensor(uninitializedShape: [batch, outputHeight, outputWidth, outputChannels])
+        let outputChannels = weight.shape[0]
+        let outputShape: Shape = [
+            input.shape[0],
+            geometry.outputExtent(input: input.shape[1], kernel: weight.shape[2]),
+            geometry.outputExtent(input: input.shape[2], kernel: weight.shape[3]),
+            outputChannels,
+        ]
+        // Each output starts at its bias and gathers its taps; the backward passes walk the same taps.
+        var sums = [Double](repeating: 0, count: outputShape.elementCount)
+        if let bias {
+            for index in sums.indices { sums[index] = Double(bias.storage.pointer[index % outputChannels]) }
+        }
         let x = input.storage.pointer, w = weight.storage.pointer
-        let b = bias?.storage.pointer
-        output.withUnsafeMutableBufferPointer { y in
-            for n in 0..<batch {
-                for oy in 0..<outputHeight {
-                    for ox in 0..<outputWidth {
-                        for o in 0..<outputChannels {
-                            let group = o / outputsPerGroup
-                            var sum = Double(b?[o] ?? 0)
-                            for ky in 0..<kernelHeight {
-                                let iy = oy * geometry.stride - geometry.padding + ky * geometry.dilation
-                                if iy < 0 || iy >= height { continue }
-                                for kx in 0..<kernelWidth {
-                                    let ix = ox * geometry.stride - geometry.padding + kx * geometry.dilation
-                                    if ix < 0 || ix >= width { continue }
-                                    for i in 0..<groupChannels {
-                                        let c = group * groupChannels + i
-                                        let xv = x[((n * height + iy) * width + ix) * channels + c]
-                                        let wv = w[((o * groupChannels + i) * kernelHeight + ky) * kernelWidth + kx]
-                                        sum += Double(xv) * Double(wv)
-                                    }
+        forEachConvolutionTap(outputShape, weight.shape, input.shape, geometry) { inputIndex, weightIndex, outputIndex in
+            sums[outputIndex] += Double(x[inputIndex]) * Double(w[weightIndex])
+        }
+        return try Tensor(shape: outputShape, values: sums.map(Float.init))
+    }
+
+    /// Calls `body(inputIndex, weightIndex, outputIndex)` for every product a convolution forms:
+    /// the definition of which input a kernel tap reads, shared by the forward and backward passes.
+    func forEachConvolutionTap(
+        _ outputShape: Shape, _ weightShape: Shape, _ inputShape: Shape, _ geometry: ConvolutionGeometry,
+        _ body: (Int, Int, Int) -> Void
+    ) {
+        let (batch, height, width, channels) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (outputChannels, groupChannels, kernelHeight, kernelWidth) = (weightShape[0], weightShape[1], weightShape[2], weightShape[3])
+        let (outputHeight, outputWidth) = (outputShape[1], outputShape[2])
+        let outputsPerGroup = outputChannels / geometry.groups
+        for n in 0..<batch {
+            for oy in 0..<outputHeight {
+                for ox in 0..<outputWidth {
+                    for o in 0..<outputChannels {
+                        let outputIndex = ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + o
+                        let group = o / outputsPerGroup
+                        for ky in 0..<kernelHeight {
+                            let iy = oy * geometry.stride - geometry.padding + ky * geometry.dilation
+                            if iy < 0 || iy >= height { continue }
+                            for kx in 0..<kernelWidth {
+                                let ix = ox * geometry.stride - geometry.padding + kx * geometry.dilation
+                                if ix < 0 || ix >= width { continue }
+                                for i in 0..<groupChannels {
+                                    let c = group * groupChannels + i
+                                    body(((n * height + iy) * width + ix) * channels + c,
+                                         ((o * groupChannels + i) * kernelHeight + ky) * kernelWidth + kx,
+                                         outputIndex)
                                 }
                             }
-                            y[((n * outputHeight + oy) * outputWidth + ox) * outputChannels + o] = Float(sum)
                         }
                     }
                 }
             }
         }
-        return output
     }
 
     public func batchNormalization(
@@ -166,23 +182,16 @@ public struct ReferenceEngine: ComputeEngine {
     }
 
     public func softmax(_ input: Tensor, propagation: Propagation) throws -> Tensor {
-        let (batch, classes) = (input.shape[0], input.shape[1])
-        var output = Tensor(uninitializedShape: input.shape)
-        let x = input.storage.pointer
-        output.withUnsafeMutableBufferPointer { y in
-            for n in 0..<batch {
-                let row = (0..<classes).map { Double(x[n * classes + $0]) }
-                let largest = row.max() ?? 0
-                let exponentials = row.map { exp($0 - largest) }
-                let total = exponentials.reduce(0, +)
-                for k in 0..<classes { y[n * classes + k] = Float(exponentials[k] / total) }
-            }
-        }
-        return output
+        rowwiseLogSoftmax(input) { exp($0) }
     }
 
-    /// `x - max - log Σ exp(x - max)` per row, so no probability is formed and rounded to 0.
     public func logSoftmax(_ input: Tensor) throws -> Tensor {
+        rowwiseLogSoftmax(input) { $0 }
+    }
+
+    /// `x - max - log Σ exp(x - max)` per row of `[N, K]`, in Double, then `transform`: no
+    /// probability is formed (and rounded to 0) before its logarithm is taken.
+    private func rowwiseLogSoftmax(_ input: Tensor, _ transform: (Double) -> Double) -> Tensor {
         let (batch, classes) = (input.shape[0], input.shape[1])
         var output = Tensor(uninitializedShape: input.shape)
         let x = input.storage.pointer
@@ -191,7 +200,7 @@ public struct ReferenceEngine: ComputeEngine {
                 let row = (0..<classes).map { Double(x[n * classes + $0]) }
                 let largest = row.max() ?? 0
                 let logTotal = log(row.reduce(0) { $0 + exp($1 - largest) })
-                for k in 0..<classes { y[n * classes + k] = Float(row[k] - largest - logTotal) }
+                for k in 0..<classes { y[n * classes + k] = Float(transform(row[k] - largest - logTotal)) }
             }
         }
         return output
