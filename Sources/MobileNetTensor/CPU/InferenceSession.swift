@@ -1,5 +1,4 @@
 import CDNNL
-import Glibc
 import Synchronization
 
 /// An ``InferenceGraph`` compiled into fused oneDNN primitives, once per input shape.
@@ -73,13 +72,6 @@ final class DNNLMemory {
 
 /// The primitives, buffers and argument lists of one graph at one input shape.
 final class InferencePlan {
-    static let activationTag: dnnl_format_tag_t = {
-        switch getenv("MOBILENET_LAYOUT").map({ String(cString: $0) }) {
-        case "nChw16c": dnnl_nChw16c
-        case "nhwc": dnnl_nhwc
-        default: dnnl_format_tag_any
-        }
-    }()
     private struct Execution {
         let primitive: DNNLPrimitive
         let arguments: [dnnl_exec_arg_t]
@@ -117,7 +109,6 @@ final class InferencePlan {
         inputMemory = try DNNLMemory(try DNNL.memoryDescriptor(inputDimensions, dnnl_nhwc), UnsafeMutableRawPointer(bitPattern: 64)!)
         memories.append(inputMemory)
 
-        var fusedIntoPrevious = false
         for (index, step) in graph.steps.enumerated() {
             defer {
                 // Buffers of values read for the last time here return to the pool, after this
@@ -125,18 +116,6 @@ final class InferencePlan {
                 for value in step.inputs where lastUses[value.index] == index {
                     release(placements[value.index]!.buffer)
                 }
-            }
-            if fusedIntoPrevious {
-                fusedIntoPrevious = false
-                continue
-            }
-            if let fused = try fuseDepthwise(graph: graph, at: index, placements: placements, lastUses: lastUses) {
-                // The pointwise output never reaches memory: the depthwise convolution runs on
-                // it tile by tile inside the same primitive.
-                placements[index] = Placement(descriptor: fused.descriptor, buffer: Self.neverMaterialized, dimensions: [])
-                placements[index + 1] = fused
-                fusedIntoPrevious = true
-                continue
             }
             switch step {
             case let .input(channels):
@@ -174,12 +153,6 @@ final class InferencePlan {
         try DNNL.check(dnnl_stream_wait(DNNL.stream), "inference wait")
         return output
     }
-
-    /// The buffer index of a value that a fused primitive keeps to itself.
-    private static let neverMaterialized = -2
-
-    /// Whether fused depthwise post-ops are tried (`MOBILENET_FUSE_DEPTHWISE=0` turns them off).
-    static let fusesDepthwise = getenv("MOBILENET_FUSE_DEPTHWISE").map { String(cString: $0) != "0" } ?? true
 
     // MARK: Buffers
 
@@ -305,7 +278,7 @@ final class InferencePlan {
 
         func make(sourceLayout: dnnl_memory_desc_t) throws -> DNNLPrimitive {
             var (sourceLayout, weights, biases) = (sourceLayout, try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any), biasLayout)
-            var destination = try DNNL.memoryDescriptor(outputDimensions, InferencePlan.activationTag)
+            var destination = try DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any)
             var descriptor = dnnl_convolution_desc_t()
             let strides = [Int64(geometry.stride), Int64(geometry.stride)]
             let dilations = [Int64(geometry.dilation - 1), Int64(geometry.dilation - 1)]
@@ -319,8 +292,9 @@ final class InferencePlan {
                 try DNNLPrimitive("inference conv", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
             }
         }
-        // Keep the producer's layout when a JIT kernel takes it; otherwise let oneDNN choose and
-        // reorder (the first layer, with 3 input channels, is the usual case).
+        // Keep the producer's layout when a JIT kernel takes it. For the caller's NHWC images
+        // (the first layer, 3 channels) and wherever no JIT kernel takes the producer's layout,
+        // let oneDNN choose and reorder.
         var primitive = source.buffer < 0 ? nil : try? make(sourceLayout: source.descriptor)
         if primitive == nil || primitive!.implementationName.hasPrefix("ref") {
             let anyLayout = try DNNL.memoryDescriptor(source.dimensions, dnnl_format_tag_any)
@@ -352,84 +326,6 @@ final class InferencePlan {
             (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
         ])
         if input.buffer != source.buffer { release(input.buffer) }
-        return output
-    }
-
-    /// A 1x1 convolution whose only reader is a 3x3 depthwise convolution (stride 1 or 2,
-    /// padding 1), compiled as one primitive with oneDNN's depthwise post-op; nil when the pair
-    /// does not qualify or oneDNN offers no JIT kernel for it.
-    private func fuseDepthwise(graph: InferenceGraph, at index: Int, placements: [Placement?], lastUses: [Int]) throws -> Placement? {
-        guard Self.fusesDepthwise, index + 1 < graph.steps.count, lastUses[index] == index + 1,
-              case let .convolution(x, pointWeight, pointBias, pointGeometry, pointPost) = graph.steps[index],
-              case let .convolution(y, depthWeight, depthBias, depthGeometry, depthPost) = graph.steps[index + 1],
-              y.index == index, placements[x.index]!.buffer >= 0,
-              pointWeight.shape[2] == 1, pointWeight.shape[3] == 1, pointGeometry == ConvolutionGeometry(),
-              depthWeight.shape[1] == 1, depthWeight.shape[2] == 3, depthWeight.shape[3] == 3,
-              depthGeometry.groups == pointWeight.shape[0], depthWeight.shape[0] == pointWeight.shape[0],
-              depthGeometry.padding == 1, depthGeometry.dilation == 1, [1, 2].contains(depthGeometry.stride)
-        else { return nil }
-        let activationsOnly = { (post: [InferenceGraph.PostOperation]) in
-            post.allSatisfy { if case .activation = $0 { true } else { false } }
-        }
-        guard activationsOnly(pointPost), activationsOnly(depthPost) else { return nil }
-
-        let source = placements[x.index]!
-        let channels = pointWeight.shape[0]
-        let (batch, height, width) = (source.dimensions[0], source.dimensions[2], source.dimensions[3])
-        let pointDimensions = [batch, channels, height, width]
-        let stride = depthGeometry.stride
-        let outputDimensions = [batch, channels, (height - 1) / stride + 1, (width - 1) / stride + 1]
-
-        var attributes: dnnl_primitive_attr_t?
-        try DNNL.check(dnnl_primitive_attr_create(&attributes), "post-op attributes")
-        defer { dnnl_primitive_attr_destroy(attributes) }
-        var operations: dnnl_post_ops_t?
-        try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
-        defer { dnnl_post_ops_destroy(operations) }
-        func appendActivations(_ post: [InferenceGraph.PostOperation]) throws {
-            for case let .activation(kind) in post {
-                for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
-                    try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
-                }
-            }
-        }
-        try appendActivations(pointPost)
-        guard dnnl_post_ops_append_dw(operations, dnnl_f32, dnnl_f32, dnnl_f32, 3, Int64(stride), 1, 0, 0, nil) == dnnl_success else {
-            return nil
-        }
-        try appendActivations(depthPost)
-        try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")
-
-        let userPointWeights = try DNNL.memoryDescriptor(pointWeight.shape.dimensions, dnnl_oihw)
-        let userDepthWeights = try DNNL.memoryDescriptor([channels, 1, 1, 3, 3], dnnl_goihw)
-        let biasLayout = try DNNL.memoryDescriptor([channels], dnnl_a)
-        var sourceLayout = source.descriptor
-        var weights = try DNNL.memoryDescriptor(pointWeight.shape.dimensions, dnnl_format_tag_any)
-        var biases = biasLayout
-        var destination = try DNNL.memoryDescriptor(pointDimensions, Self.activationTag)
-        var descriptor = dnnl_convolution_desc_t()
-        try DNNL.check(
-            dnnl_convolution_forward_desc_init(
-                &descriptor, dnnl_forward_inference, dnnl_convolution_direct, &sourceLayout, &weights, &biases,
-                &destination, [1, 1], [0, 0], [0, 0]),
-            "fused conv descriptor")
-        guard let fused = try? withUnsafePointer(to: &descriptor, {
-            try DNNLPrimitive("fused pointwise + depthwise", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
-        }), !fused.implementationName.hasPrefix("ref"),
-            let outputLayout = fused.memoryDescriptor(dnnl_query_exec_arg_md, index: DNNL_ARG_DST),
-            let depthWeightsLayout = fused.memoryDescriptor(dnnl_query_exec_arg_md, index: DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS),
-            let depthBiasLayout = fused.memoryDescriptor(dnnl_query_exec_arg_md, index: DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS)
-        else { return nil }
-
-        let output = Placement(descriptor: outputLayout, buffer: allocate(DNNL.size(of: outputLayout)), dimensions: outputDimensions)
-        append(fused, [
-            (DNNL_ARG_SRC, try memory(source.descriptor, buffer: source.buffer)),
-            (DNNL_ARG_WEIGHTS, try constant(fused.memoryDescriptor(dnnl_query_weights_md)!, from: pointWeight, userLayout: userPointWeights)),
-            (DNNL_ARG_BIAS, try constant(biasLayout, from: pointBias, userLayout: biasLayout)),
-            (DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, try constant(depthWeightsLayout, from: depthWeight, userLayout: userDepthWeights)),
-            (DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, try constant(depthBiasLayout, from: depthBias, userLayout: biasLayout)),
-            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
-        ])
         return output
     }
 
