@@ -5,7 +5,7 @@
 
 SWIFT ?= swift
 # Debian packages the build links against (see README, "Dependencies").
-APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev zlib1g-dev pkg-config
+APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev zlib1g-dev pkg-config dataset-fashion-mnist
 # OpenMP threads that spin while idle fight any other process on a 2-core machine.
 export OMP_WAIT_POLICY ?= passive
 

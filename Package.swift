@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "MobileNetTraining", dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels"]),
         .target(
             name: "MobileNet",
-            dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData"]
+            dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetTraining"]
         ),
         .executableTarget(
             name: "mobilenet",

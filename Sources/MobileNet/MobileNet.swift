@@ -1,7 +1,8 @@
 // The one module users import: `import MobileNet` brings in tensors and engines, layers, the
-// model zoo, checkpoint and image I/O, and the data transforms.
+// model zoo, checkpoint and image I/O, datasets and transforms, and training.
 @_exported import MobileNetData
 @_exported import MobileNetIO
 @_exported import MobileNetModels
 @_exported import MobileNetNN
 @_exported import MobileNetTensor
+@_exported import MobileNetTraining

@@ -90,6 +90,12 @@ public struct ModelLoadingError: Error, CustomStringConvertible {
     public var configuration: ModelConfiguration
     public var reason: StateError
 
+    public init(file: String, configuration: ModelConfiguration, reason: StateError) {
+        self.file = file
+        self.configuration = configuration
+        self.reason = reason
+    }
+
     public var description: String {
         "\(file) does not fit \(configuration): \(reason)"
     }

@@ -45,15 +45,30 @@ enum MobileNetProcess {
         var error: String
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Starts the executable without waiting; its output is discarded.
+    static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    static func executable() throws -> URL {
         // The test bundle sits in the build products folder, beside the executable.
         var folder = Bundle(for: InfoCommandTests.self).bundleURL
         while !FileManager.default.isExecutableFile(atPath: folder.appendingPathComponent("mobilenet").path) {
             guard folder.pathComponents.count > 1 else { throw CocoaError(.fileNoSuchFile) }
             folder.deleteLastPathComponent()
         }
+        return folder.appendingPathComponent("mobilenet")
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = folder.appendingPathComponent("mobilenet")
+        process.executableURL = try executable()
         process.arguments = arguments
         let output = Pipe(), error = Pipe()
         process.standardOutput = output

@@ -13,6 +13,12 @@ public final class Dropout: Layer, ModeDependent {
         self.generator = SplitMix64(seed: seed)
     }
 
+    /// Restarts the mask generator. A training loop reseeds from its seed and step, so a resumed
+    /// run draws the same masks as an uninterrupted one.
+    public func reseed(_ seed: UInt64) {
+        generator = SplitMix64(seed: seed)
+    }
+
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         let output = isTraining ? try dropout(input, probability: probability, using: &generator) : input
         ForwardTrace.record(self, output: output)

@@ -1,0 +1,254 @@
+import Foundation
+import MobileNetData
+import MobileNetIO
+import MobileNetModels
+import MobileNetNN
+import MobileNetTensor
+
+/// A training run: data, model, optimizer, schedule and checkpoints, wired as the MobileNet
+/// papers train (cross-entropy, SGD or RMSProp, decaying learning rate, weight decay), and
+/// resumable bit for bit from its last checkpoint.
+///
+/// Each epoch writes, into the output folder: a checkpoint (`epoch-N.safetensors` with the
+/// optimizer state and `epoch-N.json` beside it, `latest.json` last), `metrics.csv` and
+/// `curves.svg`; the end of the run adds `confusion_matrix.svg` and `.png`.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let output: URL
+    public let model: any ImageClassifier
+    public let classNames: [String]
+    public let optimizer: any Optimizer
+    public let schedule: LearningRateSchedule
+    public let average: ExponentialMovingAverage?
+    public private(set) var state: TrainingState
+    private let loader: BatchLoader
+    private let evaluationLoader: BatchLoader
+    private let warnings: @Sendable (String) -> Void
+
+    /// Prepares a run into `output`, or continues the one there with `resume`.
+    ///
+    /// - Throws: ``TrainingError`` for a bad setting, an output folder that already holds a run
+    ///   (without `resume`), or a resume whose settings differ; dataset and checkpoint errors as they come.
+    public init(
+        configuration: TrainingConfiguration, output: URL, resume: Bool = false,
+        warnings: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
+        try configuration.validate()
+        let (training, validation, names, trainingPipeline, evaluationPipeline) = try Self.datasets(configuration)
+        // The dataset decides the class count.
+        var configuration = configuration
+        configuration.model.classCount = names.count
+        self.configuration = configuration
+        self.output = output
+        self.warnings = warnings
+        classNames = names
+        model = try makeModel(configuration.model, seed: configuration.seed)
+        if configuration.pretrained { try Self.loadPretrainedBackbone(into: model) }
+
+        loader = try BatchLoader(
+            dataset: training.prefix(configuration.limit), pipeline: trainingPipeline, batchSize: configuration.batchSize,
+            dropsLast: true, seed: configuration.seed, workerCount: configuration.loaderThreads,
+            onSkip: { warnings("skipped \($0.source): \($0.reason)") })
+        evaluationLoader = try BatchLoader(
+            dataset: validation, pipeline: evaluationPipeline, batchSize: max(configuration.batchSize, 100), shuffles: false,
+            seed: 0, workerCount: configuration.loaderThreads, onSkip: { warnings("skipped \($0.source): \($0.reason)") })
+        guard loader.batchesPerEpoch > 0 else {
+            throw TrainingError.invalidSetting(
+                flag: "--batch-size", reason: "\(configuration.batchSize) exceeds the \(loader.dataset.count) training images")
+        }
+
+        let trained = configuration.freezeBackbone
+            ? model.namedParameters().filter { $0.key.hasPrefix("classifier.") }
+            : model.namedParameters()
+        let rate = configuration.effectiveLearningRate
+        optimizer = switch configuration.optimizer {
+        case .sgd: try SGD(parameters: trained, learningRate: rate, momentum: 0.9, nesterov: true, weightDecay: configuration.weightDecay)
+        case .rmsprop: try RMSProp(parameters: trained, learningRate: rate, weightDecay: configuration.weightDecay)
+        case .adamw: try AdamW(parameters: trained, learningRate: rate, weightDecay: configuration.weightDecay)
+        }
+        let decay: LearningRateSchedule.Decay = switch configuration.schedule {
+        case .cosine: .cosine(minimum: 0)
+        // The papers' recipes: ×0.98 per epoch (V2) and ×0.1 at fixed steps; here a third and two thirds through.
+        case .step: .step(every: max(1, configuration.epochs / 3), factor: 0.1)
+        case .exponential: .exponential(factor: 0.98)
+        }
+        schedule = LearningRateSchedule(
+            base: rate, decay: decay, epochs: configuration.epochs, warmupEpochs: configuration.warmupEpochs,
+            warmupStartFactor: 0.1, granularity: .step, stepsPerEpoch: loader.batchesPerEpoch)
+        let model = self.model
+        average = configuration.averageDecay.map { ExponentialMovingAverage(model, decay: $0, warmup: true) }
+        state = TrainingState(
+            epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate,
+            settings: configuration.settings)
+
+        let existing = try TrainingCheckpoint.latest(in: output)
+        if resume {
+            guard let existing else { throw TrainingError.nothingToResume(path: output.path) }
+            let checkpoint = try TrainingCheckpoint.load(from: existing)
+            for (key, given) in configuration.settings.sorted(by: { $0.key < $1.key }) where key != "epochs" {
+                if let saved = checkpoint.state.settings[key], saved != given {
+                    throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
+                }
+            }
+            try checkpoint.restore(model: model, optimizer: optimizer, average: average)
+            state = checkpoint.state
+            state.schedule = schedule
+            state.settings = configuration.settings
+        } else if existing != nil {
+            throw TrainingError.outputNotEmpty(path: output.path)
+        } else {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        }
+    }
+
+    /// Steps per epoch and training images per epoch.
+    public var stepsPerEpoch: Int { loader.batchesPerEpoch }
+    public var imagesPerEpoch: Int { loader.samplesPerEpoch }
+
+    /// Trains from where the run stands to the last epoch. `progress` hears every step,
+    /// `finished` every epoch (with the validation accuracy).
+    @discardableResult
+    public func run(
+        progress: (TrainingProgress) -> Void = { _ in }, finished: (EpochMetrics) -> Void = { _ in }
+    ) throws -> [EpochMetrics] {
+        let dropouts = model.namedModules().compactMap { $0.module as? Dropout }
+        var meter = ThroughputMeter()
+        while state.epoch < configuration.epochs {
+            let epoch = state.epoch
+            let started = ThroughputMeter.now()
+            var running = state.running ?? RunningMetrics()
+            setTrainingMode()
+            let batches = loader.batches(epoch: epoch, startingAt: state.step)
+            while let batch = try batches.next() {
+                optimizer.learningRate = schedule.learningRate(epoch: epoch, step: batch.step)
+                for (index, dropout) in dropouts.enumerated() {
+                    dropout.reseed(SplitMix64.seed(for: "dropout \(configuration.seed) \(state.globalStep) \(index)"))
+                }
+                model.clearGradients()
+                let tape = GradientTape()
+                var logits = Tensor.zeros([0])
+                let loss = try tape.record {
+                    logits = try model(batch.images)
+                    return try crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: Float(configuration.labelSmoothing))
+                }
+                let lossValue = loss.scalars[0]
+                try DivergenceError.check(loss: lossValue, epoch: epoch, step: batch.step, learningRate: optimizer.learningRate)
+                try tape.backward(from: loss)
+                if let clipNorm = configuration.clipNorm { _ = clipGradientNorm(optimizer.groups, maxNorm: clipNorm) }
+                try optimizer.step()
+                average?.update()
+                try running.add(loss: lossValue, logits: logits, labels: batch.labels)
+                state.step = batch.step + 1
+                state.globalStep += 1
+                state.learningRate = optimizer.learningRate
+
+                meter.record(images: batch.labels.count, at: ThroughputMeter.now())
+                let remainingImages = (stepsPerEpoch - state.step + (configuration.epochs - epoch - 1) * stepsPerEpoch) * configuration.batchSize
+                progress(TrainingProgress(
+                    epoch: epoch, epochs: configuration.epochs, step: batch.step, steps: stepsPerEpoch, loss: running.meanLoss,
+                    accuracy: running.accuracy, imagesPerSecond: meter.imagesPerSecond,
+                    secondsRemaining: meter.secondsRemaining(images: remainingImages)))
+            }
+            let seconds = ThroughputMeter.now() - started
+            let (matrix, validationLoss) = try evaluate()
+            let metrics = EpochMetrics(
+                epoch: epoch + 1, trainLoss: running.meanLoss, trainAccuracy: running.accuracy, validationLoss: validationLoss,
+                validationAccuracy: matrix.accuracy, learningRate: optimizer.learningRate, seconds: seconds,
+                imagesPerSecond: Double(running.samples) / max(seconds, 1e-9))
+            state.history.append(metrics)
+            state.epoch += 1
+            state.step = 0
+            state.running = nil
+            try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
+            try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
+            try TrainingCheckpoint.save(
+                model: model, optimizer: optimizer, average: average, state: state, in: output, name: "epoch-\(state.epoch)")
+            if state.epoch == configuration.epochs {
+                try ConfusionMatrixPicture.write(matrix, classNames: classNames, to: output.appendingPathComponent("confusion_matrix.svg"))
+            }
+            finished(metrics)
+        }
+        return state.history
+    }
+
+    /// Accuracy and mean loss on the validation (or test) set, with the current weights.
+    public func evaluate() throws -> (ConfusionMatrix, loss: Double) {
+        try Self.evaluate(model, loader: evaluationLoader, classCount: classNames.count)
+    }
+
+    /// Runs `model` in evaluation mode over every batch of `loader`.
+    public static func evaluate(_ model: any ImageClassifier, loader: BatchLoader, classCount: Int) throws -> (ConfusionMatrix, loss: Double) {
+        let wasTraining = model.namedModules().contains { ($0.module as? ModeDependent)?.isTraining == true }
+        model.setTraining(false)
+        defer { if wasTraining { model.setTraining(true) } }
+        var matrix = ConfusionMatrix(classCount: classCount)
+        var lossSum = 0.0
+        let batches = loader.batches(epoch: 0)
+        while let batch = try batches.next() {
+            let logits = try model(batch.images)
+            lossSum += try Double(crossEntropy(logits: logits, labels: batch.labels).scalars[0]) * Double(batch.labels.count)
+            try matrix.add(logits: logits, labels: batch.labels)
+        }
+        return (matrix, matrix.total == 0 ? 0 : lossSum / Double(matrix.total))
+    }
+
+    private var title: String {
+        "MobileNet \(configuration.model.architecture) α=\(configuration.model.widthMultiplier) on \(configuration.dataset)"
+    }
+
+    /// Training mode, except a frozen backbone, whose batch norms keep their running statistics.
+    private func setTrainingMode() {
+        if configuration.freezeBackbone {
+            model.setTraining(false)
+            for (path, module) in model.namedModules() where path.hasPrefix("classifier") {
+                (module as? ModeDependent)?.isTraining = true
+            }
+        } else {
+            model.setTraining(true)
+        }
+    }
+
+    /// The training and validation sets with their pipelines.
+    static func datasets(_ configuration: TrainingConfiguration) throws
+        -> (any ImageDataset, any ImageDataset, [String], ImagePipeline, ImagePipeline)
+    {
+        let resolution = configuration.resolution
+        switch configuration.dataset {
+        case .fashionMNIST:
+            let training = try FashionMNIST(split: .train), test = try FashionMNIST(split: .test)
+            return (training, test, FashionMNIST.classNames,
+                    .fashionMNISTTraining(resolution: resolution), .fashionMNISTEvaluation(resolution: resolution))
+        case let .folder(root):
+            let folder = try ImageFolder(root: root)
+            let (training, validation) = try folder.split(ValidationSplit(fraction: configuration.validationFraction, seed: configuration.seed))
+            return (training, validation, folder.classNames,
+                    .imageFolderTraining(resolution: resolution), .imageFolderEvaluation(resolution: resolution))
+        }
+    }
+
+    /// The published ImageNet weights for everything but the classifier, whose class count differs.
+    static func loadPretrainedBackbone(into model: any ImageClassifier) throws {
+        guard let weights = PretrainedWeights.default(for: model.configuration.architecture) else {
+            throw TrainingError.invalidSetting(flag: "--pretrained", reason: "no published weights for \(model.configuration.architecture)")
+        }
+        let url = try WeightsCache.locate(weights.fileName)
+        var state = try readStateDictionary(contentsOf: url)
+        do {
+            if model.configuration.classCount == weights.configuration.classCount {
+                try model.load(state)
+                return
+            }
+            // A classifier for other classes: it keeps its fresh initialization; everything else must match.
+            state = state.filter { !$0.key.hasPrefix("classifier.") }
+            let backbone = model.namedState().map(\.key).filter { !$0.hasPrefix("classifier.") }
+            let missing = backbone.filter { state[$0] == nil }
+            if !missing.isEmpty { throw StateError.missingKeys(missing) }
+            let known = Set(backbone)
+            let unexpected = state.keys.filter { !known.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
+            if !unexpected.isEmpty { throw StateError.unexpectedKeys(unexpected) }
+            try model.load(state, strict: false)
+        } catch let error as StateError {
+            throw ModelLoadingError(file: url.path, configuration: model.configuration, reason: error)
+        }
+    }
+}

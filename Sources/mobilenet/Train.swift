@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+extension TrainingConfiguration.ScheduleKind: ExpressibleByArgument {}
+
+/// `fashion-mnist`, or a folder with one sub-folder of pictures per class.
+func datasetSource(_ argument: String) -> TrainingConfiguration.DatasetSource {
+    argument == "fashion-mnist" ? .fashionMNIST : .folder(URL(fileURLWithPath: argument, isDirectory: true))
+}
+
+/// `mobilenet train`: trains a MobileNet from scratch or fine-tunes the pretrained V2.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a MobileNet on Fashion-MNIST or a folder of pictures (one sub-folder per class).")
+
+    @Option(name: .long, help: "fashion-mnist, or a folder with one sub-folder of pictures per class.")
+    var dataset: String
+
+    @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small.")
+    var variant: Architecture = .v2
+
+    @Option(name: .long, help: "The width multiplier α.")
+    var width: Double = 1
+
+    @Option(name: .long, help: "The input resolution (default: 32 for fashion-mnist, 224 for a folder).")
+    var resolution: Int?
+
+    @Option(name: .long, help: "Passes over the training set.")
+    var epochs: Int
+
+    @Option(name: .long, help: "Images per step.")
+    var batchSize: Int
+
+    @Option(name: .long, help: "sgd (Nesterov momentum 0.9), rmsprop (TensorFlow form) or adamw.")
+    var optimizer: TrainingConfiguration.OptimizerKind = .sgd
+
+    @Option(name: .long, help: "Peak learning rate (default: SGD 0.1 and RMSProp 0.016 per 256 images of batch, AdamW 0.001).")
+    var lr: Double?
+
+    @Option(name: .long, help: "Weight decay on weights (not on batch-norm parameters or biases).")
+    var weightDecay: Double = 4e-5
+
+    @Option(name: .long, help: "Learning-rate decay: cosine, step or exponential.")
+    var schedule: TrainingConfiguration.ScheduleKind = .cosine
+
+    @Option(name: .long, help: "Epochs of linear warm-up from a tenth of the rate.")
+    var warmupEpochs: Int = 0
+
+    @Option(name: .long, help: "Label smoothing of the cross-entropy.")
+    var labelSmoothing: Double = 0
+
+    @Option(name: .long, help: "Train on the first N training images only.")
+    var limit: Int?
+
+    @Option(name: .long, help: "Seed of initialization, shuffling, augmentation and dropout.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Threads for the compute engine.")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Start from the published ImageNet weights (v2), with a new classifier.")
+    var pretrained = false
+
+    @Flag(name: .long, help: "With --pretrained: train only the classifier.")
+    var freezeBackbone = false
+
+    @Option(name: .long, help: "Keep an exponential moving average of the weights with this decay (e.g. 0.9999).")
+    var ema: Double?
+
+    @Option(name: .long, help: "Clip the gradients' global norm to this.")
+    var clipNorm: Double?
+
+    @Option(name: .long, help: "The run's folder: checkpoints, metrics.csv, curves.svg.")
+    var output: String
+
+    @Flag(name: .long, help: "Continue the run in --output from its last checkpoint.")
+    var resume = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard width > 0, width.isFinite else { throw ValidationError("--width must be a positive number, got \(width)") }
+    }
+
+    func run() throws {
+        if let threads { CPUEngine.threadCount = threads }
+        let source = datasetSource(dataset)
+        var settings = TrainingConfiguration(
+            dataset: source, model: ModelConfiguration(variant, widthMultiplier: width),
+            resolution: resolution ?? (source == .fashionMNIST ? 32 : 224), epochs: epochs, batchSize: batchSize)
+        settings.optimizer = optimizer
+        settings.learningRate = lr
+        settings.weightDecay = weightDecay
+        settings.schedule = schedule
+        settings.warmupEpochs = warmupEpochs
+        settings.labelSmoothing = labelSmoothing
+        settings.limit = limit
+        settings.seed = seed
+        settings.pretrained = pretrained
+        settings.freezeBackbone = freezeBackbone
+        settings.averageDecay = ema
+        settings.clipNorm = clipNorm
+
+        let trainer = try Trainer(
+            configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,
+            warnings: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
+        let interactive = isatty(STDOUT_FILENO) != 0
+        print("training \(settings.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
+              + "\(trainer.stepsPerEpoch) steps of \(settings.batchSize) per epoch, \(settings.optimizer.rawValue) "
+              + "at \(settings.effectiveLearningRate), \(CPUEngine.threadCount) thread(s)"
+              + (trainer.state.epoch > 0 || trainer.state.step > 0 ? ", resuming at epoch \(trainer.state.epoch + 1)" : ""))
+        var lastPrinted = ThroughputMeter.now()
+        try trainer.run(
+            progress: { progress in
+                let now = ThroughputMeter.now()
+                if interactive {
+                    // Unbuffered, so the line updates in place without waiting for a newline.
+                    FileHandle.standardOutput.write(Data(("\r" + progress.line + "   ").utf8))
+                } else if now - lastPrinted >= 30 || progress.step + 1 == progress.steps {
+                    print(progress.line)
+                    lastPrinted = now
+                }
+            },
+            finished: { metrics in
+                if interactive { print("") }
+                print("epoch \(metrics.epoch)/\(settings.epochs): train loss \(String(format: "%.4f", metrics.trainLoss)), "
+                      + "train accuracy \(String(format: "%.2f", metrics.trainAccuracy * 100))%, "
+                      + "validation accuracy \(String(format: "%.2f", (metrics.validationAccuracy ?? 0) * 100))%, "
+                      + "\(Int(metrics.imagesPerSecond.rounded())) images/s, \(TrainingProgress.duration(metrics.seconds))")
+            })
+        print("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
+    }
+}
