@@ -10,6 +10,12 @@ func datasetSource(_ argument: String) -> TrainingConfiguration.DatasetSource {
     argument == "fashion-mnist" ? .fashionMNIST : .folder(URL(fileURLWithPath: argument, isDirectory: true))
 }
 
+/// Writes a line to standard output at once, so a log file that is being followed stays current
+/// (`print` holds output back in a buffer when it is not a terminal).
+func emit(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// `mobilenet train`: trains a MobileNet from scratch or fine-tunes the pretrained V2.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -106,7 +112,7 @@ struct Train: ParsableCommand {
             configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,
             warnings: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
         let interactive = isatty(STDOUT_FILENO) != 0
-        print("training \(settings.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
+        emit("training \(settings.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
               + "\(trainer.stepsPerEpoch) steps of \(settings.batchSize) per epoch, \(settings.optimizer.rawValue) "
               + "at \(settings.effectiveLearningRate), \(CPUEngine.threadCount) thread(s)"
               + (trainer.state.epoch > 0 || trainer.state.step > 0 ? ", resuming at epoch \(trainer.state.epoch + 1)" : ""))
@@ -118,17 +124,16 @@ struct Train: ParsableCommand {
                     // Unbuffered, so the line updates in place without waiting for a newline.
                     FileHandle.standardOutput.write(Data(("\r" + progress.line + "   ").utf8))
                 } else if now - lastPrinted >= 30 || progress.step + 1 == progress.steps {
-                    print(progress.line)
+                    emit(progress.line)
                     lastPrinted = now
                 }
             },
             finished: { metrics in
-                if interactive { print("") }
-                print("epoch \(metrics.epoch)/\(settings.epochs): train loss \(String(format: "%.4f", metrics.trainLoss)), "
+                emit((interactive ? "\n" : "") + "epoch \(metrics.epoch)/\(settings.epochs): train loss \(String(format: "%.4f", metrics.trainLoss)), "
                       + "train accuracy \(String(format: "%.2f", metrics.trainAccuracy * 100))%, "
                       + "validation accuracy \(String(format: "%.2f", (metrics.validationAccuracy ?? 0) * 100))%, "
                       + "\(Int(metrics.imagesPerSecond.rounded())) images/s, \(TrainingProgress.duration(metrics.seconds))")
             })
-        print("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
+        emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
     }
 }

@@ -176,16 +176,15 @@ public final class Trainer {
         try Self.evaluate(model, loader: evaluationLoader, classCount: classNames.count)
     }
 
-    /// Runs `model` in evaluation mode over every batch of `loader`.
+    /// Runs `model` as it stands over every batch of `loader`, through the fused inference path
+    /// (batch norm folded with the current running statistics).
     public static func evaluate(_ model: any ImageClassifier, loader: BatchLoader, classCount: Int) throws -> (ConfusionMatrix, loss: Double) {
-        let wasTraining = model.namedModules().contains { ($0.module as? ModeDependent)?.isTraining == true }
-        model.setTraining(false)
-        defer { if wasTraining { model.setTraining(true) } }
+        let inference = try InferenceModel(model)
         var matrix = ConfusionMatrix(classCount: classCount)
         var lossSum = 0.0
         let batches = loader.batches(epoch: 0)
         while let batch = try batches.next() {
-            let logits = try model(batch.images)
+            let logits = try inference(batch.images)
             lossSum += try Double(crossEntropy(logits: logits, labels: batch.labels).scalars[0]) * Double(batch.labels.count)
             try matrix.add(logits: logits, labels: batch.labels)
         }
