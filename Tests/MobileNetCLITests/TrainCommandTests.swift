@@ -74,6 +74,41 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(actual, expected, "the resumed run's final weights must be bit-identical")
     }
 
+    /// Fine-tuning: the pretrained MobileNetV2 with a new two-class head, backbone frozen, on a
+    /// tiny folder of crops of the two bundled photos.
+    func testFineTuningThePretrainedModelOnATinyFolder() throws {
+        let weights = (ProcessInfo.processInfo.environment["MOBILENET_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/mobilenet"))
+            .appendingPathComponent("mobilenet_v2-b0353104.pth")
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: weights.path), "skipped: no pretrained weights; run `make weights`")
+        let folder = try temporaryFolder()
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        // Ten copies of each photo under its class name; the augmentation makes each a different crop.
+        for (name, photo) in [("cat", "Examples/cat.jpg"), ("espresso", "Examples/coffee.jpg")] {
+            let classFolder = folder.appendingPathComponent("pictures/\(name)")
+            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
+            for index in 0..<10 {
+                try FileManager.default.copyItem(
+                    at: repository.appendingPathComponent(photo), to: classFolder.appendingPathComponent("\(index).jpg"))
+            }
+        }
+        let output = folder.appendingPathComponent("run")
+        let run = try MobileNetProcess.run([
+            "train", "--dataset", folder.appendingPathComponent("pictures").path, "--variant", "v2", "--pretrained",
+            "--freeze-backbone", "--resolution", "64", "--epochs", "3", "--batch-size", "8", "--lr", "0.05", "--seed", "3",
+            "--output", output.path,
+        ])
+        XCTAssertEqual(run.status, 0, run.error)
+        let evaluation = try MobileNetProcess.run([
+            "evaluate", "--checkpoint", output.path, "--dataset", folder.appendingPathComponent("pictures").path, "--json",
+        ])
+        XCTAssertEqual(evaluation.status, 0, evaluation.error)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any])
+        XCTAssertEqual(object["classes"] as? [String], ["cat", "espresso"])
+        XCTAssertEqual(object["samples"] as? Int, 4, "a fifth of 20 pictures held out")
+        XCTAssertEqual(object["accuracy"] as? Double, 1, "the ImageNet features separate a cat from an espresso at once")
+    }
+
     func testBadInputsFailWithOneLine() throws {
         let folder = try temporaryFolder()
         let empty = folder.appendingPathComponent("empty")
