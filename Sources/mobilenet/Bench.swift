@@ -5,7 +5,7 @@ import MobileNet
 /// `mobilenet bench`: inference latency and throughput of the fused path, after a warm-up.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure inference latency and throughput (fused oneDNN path).")
+        abstract: "Measure inference latency and throughput (fused oneDNN path), or training steps with --train.")
 
     @OptionGroup var model: ModelOptions
 
@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "A checkpoint to load (default: the published weights when cached, else random ones; speed does not depend on the values).")
     var weights: String?
 
+    @Flag(name: .long, help: "Time training steps (forward, backward, SGD update) instead of inference.")
+    var train = false
+
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
@@ -41,21 +44,21 @@ struct Bench: ParsableCommand {
     func run() throws {
         if let threads { CPUEngine.threadCount = threads }
         let classifier = try loadModel()
-        let fast = try InferenceModel(classifier)
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
+        let step = try train ? trainingStep(classifier, images: images, using: &generator) : inferenceStep(classifier, images: images)
 
-        for _ in 0..<warmup { _ = try fast(images) }
+        for _ in 0..<warmup { try step() }
         var latencies: [Double] = []
         latencies.reserveCapacity(iterations)
         let clock = ContinuousClock()
         for _ in 0..<iterations {
-            let elapsed = try clock.measure { _ = try fast(images) }
+            let elapsed = try clock.measure { try step() }
             latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1e3)
         }
         latencies.sort()
         let report = Report(
-            variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
+            mode: train ? "train" : "inference", variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
             threads: CPUEngine.threadCount, iterations: iterations,
             latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
             latencyMsMin: latencies[0],
@@ -67,9 +70,31 @@ struct Bench: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
-            print("MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
+            print("\(report.mode): MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
                 + "\(report.threads) thread(s): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
                 + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
+        }
+    }
+
+    private func inferenceStep(_ classifier: any ImageClassifier, images: Tensor) throws -> () throws -> Void {
+        let fast = try InferenceModel(classifier)
+        return { _ = try fast(images) }
+    }
+
+    /// One SGD step (Nesterov momentum 0.9, weight decay 4e-5) on a fixed random batch, as
+    /// `mobilenet train` takes it, minus the data loading.
+    private func trainingStep(
+        _ classifier: any ImageClassifier, images: Tensor, using generator: inout SplitMix64
+    ) throws -> () throws -> Void {
+        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(model.classes)) }
+        let optimizer = try SGD(parameters: classifier.namedParameters(), learningRate: 0.01, momentum: 0.9, nesterov: true, weightDecay: 4e-5)
+        classifier.setTraining(true)
+        return {
+            classifier.clearGradients()
+            let tape = GradientTape()
+            let loss = try tape.record { try crossEntropy(logits: classifier(images), labels: labels) }
+            try tape.backward(from: loss)
+            try optimizer.step()
         }
     }
 
@@ -88,6 +113,7 @@ struct Bench: ParsableCommand {
     }
 
     struct Report: Encodable {
+        var mode: String
         var variant: String
         var width: Double
         var resolution: Int
@@ -101,7 +127,7 @@ struct Bench: ParsableCommand {
         var peakRssMb: Double
 
         enum CodingKeys: String, CodingKey {
-            case variant, width, resolution, batch, threads, iterations
+            case mode, variant, width, resolution, batch, threads, iterations
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
         }

@@ -112,7 +112,7 @@ struct Train: ParsableCommand {
             configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,
             warnings: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
         let interactive = isatty(STDOUT_FILENO) != 0
-        emit("training \(settings.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
+        emit("training \(trainer.configuration.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
               + "\(trainer.stepsPerEpoch) steps of \(settings.batchSize) per epoch, \(settings.optimizer.rawValue) "
               + "at \(settings.effectiveLearningRate), \(CPUEngine.threadCount) thread(s)"
               + (trainer.state.epoch > 0 || trainer.state.step > 0 ? ", resuming at epoch \(trainer.state.epoch + 1)" : ""))

@@ -109,6 +109,19 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(object["accuracy"] as? Double, 1, "the ImageNet features separate a cat from an espresso at once")
     }
 
+    func testADivergingLearningRateIsReportedWithItsStep() throws {
+        try requireFashionMNIST()
+        let output = try temporaryFolder().appendingPathComponent("run")
+        let run = try MobileNetProcess.run([
+            "train", "--dataset", "fashion-mnist", "--variant", "v1", "--width", "0.25", "--epochs", "1", "--batch-size", "64",
+            "--limit", "1024", "--lr", "1e12", "--threads", "1", "--output", output.path,
+        ])
+        XCTAssertNotEqual(run.status, 0)
+        XCTAssertTrue(run.error.hasPrefix("mobilenet: training diverged: the loss is"), run.error)
+        XCTAssertTrue(run.error.contains("epoch 1, step"), run.error)
+        XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, run.error)
+    }
+
     func testBadInputsFailWithOneLine() throws {
         let folder = try temporaryFolder()
         let empty = folder.appendingPathComponent("empty")
