@@ -19,13 +19,15 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` floats; the contents are undefined until written.
     init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let status = posix_memalign(&raw, Self.alignment, bytes)
-        guard status == 0, let raw else {
-            fatalError("out of memory allocating \(bytes) bytes for a tensor")
+        var raw = StorageRecycler.shared.take(bytes: bytes)
+        if raw == nil {
+            let status = posix_memalign(&raw, Self.alignment, bytes)
+            guard status == 0, raw != nil else {
+                fatalError("out of memory allocating \(bytes) bytes for a tensor")
+            }
         }
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        pointer = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         owner = nil
     }
@@ -56,7 +58,7 @@ public final class TensorStorage: @unchecked Sendable {
 
     deinit {
         if owner == nil {
-            free(pointer)
+            StorageRecycler.shared.give(UnsafeMutableRawPointer(pointer), bytes: max(count, 1) * MemoryLayout<Float>.stride)
         }
     }
 }
