@@ -90,13 +90,14 @@ public protocol ComputeEngine: Sendable {
     func softmaxBackward(_ outputGradient: Tensor, output: Tensor) throws -> Tensor
 }
 
+// The inference forms, for callers that do not train: `propagation: .inference`.
 extension ComputeEngine {
-    // The inference forms, for callers that do not train.
-
+    /// ``convolution2D(_:weight:bias:geometry:propagation:)`` for inference.
     public func convolution2D(_ input: Tensor, weight: Tensor, bias: Tensor?, geometry: ConvolutionGeometry) throws -> Tensor {
         try convolution2D(input, weight: weight, bias: bias, geometry: geometry, propagation: .inference)
     }
 
+    /// ``batchNormalization(_:mean:variance:scale:shift:epsilon:propagation:)`` for inference.
     public func batchNormalization(
         _ input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, shift: Tensor, epsilon: Float
     ) throws -> Tensor {
@@ -104,18 +105,22 @@ extension ComputeEngine {
             input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: epsilon, propagation: .inference)
     }
 
+    /// ``activation(_:_:propagation:)`` for inference.
     public func activation(_ input: Tensor, _ kind: Activation) throws -> Tensor {
         try activation(input, kind, propagation: .inference)
     }
 
+    /// ``globalAveragePool(_:propagation:)`` for inference.
     public func globalAveragePool(_ input: Tensor) throws -> Tensor {
         try globalAveragePool(input, propagation: .inference)
     }
 
+    /// ``linear(_:weight:bias:propagation:)`` for inference.
     public func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
         try linear(input, weight: weight, bias: bias, propagation: .inference)
     }
 
+    /// ``softmax(_:propagation:)`` for inference.
     public func softmax(_ input: Tensor) throws -> Tensor {
         try softmax(input, propagation: .inference)
     }

@@ -186,7 +186,7 @@ public final class GradientTape: @unchecked Sendable {
         if let seed {
             try seed.expectShape(loss.shape, for: "backward seed")
         }
-        let (recorded, sinks) = try lock.withLock { _ in
+        var (recorded, sinks) = try lock.withLock { _ in
             guard !hasRunBackward else {
                 throw TensorError.invalidArgument(
                     operation: "backward", argument: "tape", reason: "backward already ran on this tape; record a new one")
@@ -200,7 +200,8 @@ public final class GradientTape: @unchecked Sendable {
         // Rules must not record onto any tape, including an enclosing one.
         try GradientTape.$current.withValue(nil) {
             var gradients: [Int: Tensor] = [node.index: seed ?? Tensor(repeating: 1, shape: loss.shape)]
-            for operation in recorded.reversed() {
+            // Popping releases each rule, and the activations it saved, as soon as it has run.
+            while let operation = recorded.popLast() {
                 // Each output's gradient is complete once every later operation has run.
                 guard let outputGradient = gradients.removeValue(forKey: operation.output) else { continue }
                 if retained.contains(operation.output) { kept[operation.output] = outputGradient }
