@@ -15,8 +15,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Images per forward pass.")
     var batch: Int = 1
 
-    @Option(name: .long, help: "Threads for oneDNN (default: OMP_NUM_THREADS or the core count).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     @Option(name: .long, help: "Timed runs after the warm-up.")
     var iterations: Int = 200
@@ -38,11 +37,10 @@ struct Bench: ParsableCommand {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1, got \(iterations)") }
         guard warmup >= 0 else { throw ValidationError("--warmup must not be negative, got \(warmup)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        if let threads { CPUEngine.threadCount = threads }
+        engine.apply()
         let classifier = try loadModel()
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)

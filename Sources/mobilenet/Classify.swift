@@ -19,8 +19,7 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "How many classes to list per photo.")
     var top: Int = 5
 
-    @Option(name: .long, help: "Threads for the compute engine.")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     @Flag(name: .long, help: "Print a JSON array instead of text.")
     var json = false
@@ -28,11 +27,10 @@ struct Classify: ParsableCommand {
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        if let threads { CPUEngine.threadCount = threads }
+        engine.apply()
         let classifier: PretrainedClassifier
         if let weights {
             classifier = try PretrainedClassifier(

@@ -58,3 +58,18 @@ struct ModelOptions: ParsableArguments {
         ModelConfiguration(variant, widthMultiplier: width, classCount: classes)
     }
 }
+
+/// `--threads`, shared by the commands that run the compute engine.
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads for oneDNN (default: OMP_NUM_THREADS or the core count).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Sets the engine's thread count when `--threads` was given.
+    func apply() {
+        if let threads { CPUEngine.threadCount = threads }
+    }
+}

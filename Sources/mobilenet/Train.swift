@@ -63,8 +63,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Seed of initialization, shuffling, augmentation and dropout.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: "Threads for the compute engine.")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     @Flag(name: .long, help: "Start from the published ImageNet weights (v2), with a new classifier.")
     var pretrained = false
@@ -85,12 +84,11 @@ struct Train: ParsableCommand {
     var resume = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard width > 0, width.isFinite else { throw ValidationError("--width must be a positive number, got \(width)") }
     }
 
     func run() throws {
-        if let threads { CPUEngine.threadCount = threads }
+        engine.apply()
         let source = datasetSource(dataset)
         var settings = TrainingConfiguration(
             dataset: source, model: ModelConfiguration(variant, widthMultiplier: width),
