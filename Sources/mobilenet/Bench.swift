@@ -17,6 +17,13 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
+    @Option(name: .long, help: "How a batch uses the threads: images (each thread runs whole images on its own) or primitives (every layer uses all threads).")
+    var parallelism: Parallelism = .images
+
+    enum Parallelism: String, ExpressibleByArgument, CaseIterable {
+        case images, primitives
+    }
+
     @Option(name: .long, help: "Timed runs after the warm-up.")
     var iterations: Int = 200
 
@@ -57,7 +64,7 @@ struct Bench: ParsableCommand {
         latencies.sort()
         let report = Report(
             mode: train ? "train" : "inference", variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
-            threads: CPUEngine.threadCount, iterations: iterations,
+            threads: CPUEngine.threadCount, parallelism: train ? nil : parallelism.rawValue, iterations: iterations,
             latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
             latencyMsMin: latencies[0],
             imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
@@ -69,13 +76,14 @@ struct Bench: ParsableCommand {
         } else {
             func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
             print("\(report.mode): MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
-                + "\(report.threads) thread(s): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
+                + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + ": p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
                 + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
         }
     }
 
     private func inferenceStep(_ classifier: any ImageClassifier, images: Tensor) throws -> () throws -> Void {
         let fast = try InferenceModel(classifier)
+        fast.session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
         return { _ = try fast(images) }
     }
 
@@ -117,6 +125,8 @@ struct Bench: ParsableCommand {
         var resolution: Int
         var batch: Int
         var threads: Int
+        /// Inference only: `images` or `primitives` (``Parallelism``).
+        var parallelism: String?
         var iterations: Int
         var latencyMsP50: Double
         var latencyMsP90: Double
@@ -125,7 +135,7 @@ struct Bench: ParsableCommand {
         var peakRssMb: Double
 
         enum CodingKeys: String, CodingKey {
-            case mode, variant, width, resolution, batch, threads, iterations
+            case mode, variant, width, resolution, batch, threads, parallelism, iterations
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
         }

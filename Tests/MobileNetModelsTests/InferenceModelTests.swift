@@ -42,6 +42,39 @@ final class InferenceModelTests: XCTestCase {
         XCTAssertEqual(try fast(input).scalars, first.scalars, "going back to the first shape reuses its plan")
     }
 
+    func testImagesOnTheirOwnThreadsGiveTheBatchesLogits() throws {
+        let threads = CPUEngine.threadCount
+        CPUEngine.threadCount = 2
+        defer { CPUEngine.threadCount = threads }
+        for (architecture, resolution) in [(Architecture.v2, 96), (.v3Small, 64)] {
+            let model = try model(architecture, width: 0.5, classes: 10)
+            let fast = try InferenceModel(model)
+            let (input, _) = try DeterministicFill.input(batch: 5, resolution: resolution)
+            XCTAssertEqual(fast.session.batchParallelism, .acrossImages)
+            let acrossImages = try fast(input)
+            fast.session.batchParallelism = .withinPrimitives
+            let withinPrimitives = try fast(input)
+            XCTAssertEqual(acrossImages.shape, [5, 10])
+            XCTAssertLessThanOrEqual(acrossImages.maxAbsoluteDifference(withinPrimitives), 1e-4, "\(architecture)")
+            XCTAssertLessThanOrEqual(acrossImages.maxAbsoluteDifference(try model(input)), 1e-3, "\(architecture)")
+            // Each image alone gives its row of the batch.
+            for image in [0, 4] {
+                let single = try fast(Self.image(image, of: input))
+                XCTAssertLessThanOrEqual(single.maxAbsoluteDifference(try Self.image(image, of: acrossImages)), 1e-4)
+            }
+            fast.session.batchParallelism = .acrossImages
+            XCTAssertEqual(try fast(input).scalars, acrossImages.scalars, "a second run reuses the workers' plans")
+        }
+    }
+
+    /// Item `index` of a batch, as a batch of one.
+    private static func image(_ index: Int, of batch: Tensor) throws -> Tensor {
+        let count = batch.elementCount / batch.shape[0]
+        return try Tensor(
+            shape: Shape([1] + batch.shape.dimensions.dropFirst()),
+            values: Array(batch.scalars[index * count..<(index + 1) * count]))
+    }
+
     func testEveryKernelIsAJITKernel() throws {
         let model = try makeModel(ModelConfiguration(.v2), seed: 1)
         let implementations = try InferenceModel(model).session.implementations(for: [1, 224, 224, 3])

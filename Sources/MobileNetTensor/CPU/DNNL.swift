@@ -23,6 +23,22 @@ enum DNNL {
         return stream
     }()
 
+    /// A stream of its own, for work that runs beside the shared ``stream`` on another thread.
+    final class Stream {
+        let stream: dnnl_stream_t
+
+        init() throws {
+            var stream: dnnl_stream_t?
+            try DNNL.check(dnnl_stream_create(&stream, DNNL.engine, dnnl_stream_default_flags.rawValue), "stream")
+            guard let stream else { throw TensorError.engineFailure(operation: "stream", status: "no stream") }
+            self.stream = stream
+        }
+
+        deinit {
+            dnnl_stream_destroy(stream)
+        }
+    }
+
     static func check(_ status: dnnl_status_t, _ operation: String) throws {
         guard status == dnnl_success else {
             throw TensorError.engineFailure(operation: operation, status: String(cString: dnnl_status2str(status)))
@@ -108,11 +124,11 @@ final class DNNLPrimitive: @unchecked Sendable {
     }
 
     /// Creates a reorder (layout conversion) from one memory layout to another.
-    init(reorderFrom source: dnnl_memory_desc_t, to target: dnnl_memory_desc_t) throws {
+    init(reorderFrom source: dnnl_memory_desc_t, to target: dnnl_memory_desc_t, attributes: dnnl_primitive_attr_t? = nil) throws {
         var descriptor: dnnl_primitive_desc_t?
         var source = source, target = target
         try DNNL.check(
-            dnnl_reorder_primitive_desc_create(&descriptor, &source, DNNL.engine, &target, DNNL.engine, nil),
+            dnnl_reorder_primitive_desc_create(&descriptor, &source, DNNL.engine, &target, DNNL.engine, attributes),
             "reorder primitive descriptor")
         guard let descriptor else { throw TensorError.engineFailure(operation: "reorder", status: "no descriptor") }
         var primitive: dnnl_primitive_t?

@@ -1,4 +1,5 @@
 import CDNNL
+import Dispatch
 import Synchronization
 
 /// An ``InferenceGraph`` compiled into fused oneDNN primitives, once per input shape.
@@ -9,10 +10,36 @@ import Synchronization
 /// to the last, with reorders only at the edges; weights are reordered once at compile time; and
 /// buffers are allocated once, reused by liveness, so a steady-state run allocates nothing but
 /// its output.
+///
+/// A batch of several images can be spread over the threads in two ways (``BatchParallelism``):
+/// every primitive splitting its work over all threads, or each thread running whole images on
+/// its own. The second is what a batch wants: a MobileNet has about seventy primitives, and
+/// threads that share each of them meet at seventy barriers per image, each waiting for the
+/// slowest; threads with images of their own never wait, and one image's activations stay in
+/// one core's cache.
 public final class InferenceSession: @unchecked Sendable {
+    /// How a run spreads a batch over oneDNN's threads (``CPUEngine/threadCount``).
+    public enum BatchParallelism: Hashable, Sendable {
+        /// Each thread takes the next image of the batch and runs the whole network on it alone,
+        /// with primitives compiled for one thread; used when the batch has at least two images
+        /// and there are at least two threads.
+        case acrossImages
+        /// The whole batch goes through each primitive in turn, every primitive using all threads.
+        case withinPrimitives
+    }
+
     public let graph: InferenceGraph
+    /// How ``run(_:)`` spreads a batch; `.acrossImages` unless set.
+    public var batchParallelism: BatchParallelism {
+        get { lock.withLock { _ in parallelism } }
+        set { lock.withLock { _ in parallelism = newValue } }
+    }
+
     private let lock = Mutex(())
+    private var parallelism = BatchParallelism.acrossImages
     private var plans: [Shape: InferencePlan] = [:]
+    /// One single-image, single-thread plan (and stream) per worker thread, by image shape.
+    private var workerPlans: [Shape: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
 
     public init(graph: InferenceGraph) {
         self.graph = graph
@@ -21,7 +48,11 @@ public final class InferenceSession: @unchecked Sendable {
     /// Runs the graph on an NHWC batch; compiles on the first call with a new shape.
     public func run(_ input: Tensor) throws -> Tensor {
         try lock.withLock { _ in
-            try plan(for: input.shape).run(input)
+            let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
+            if parallelism == .acrossImages, workers > 1 {
+                return try runAcrossImages(input, workers: workers)
+            }
+            return try plan(for: input.shape).run(input)
         }
     }
 
@@ -44,6 +75,51 @@ public final class InferenceSession: @unchecked Sendable {
         let plan = try InferencePlan(graph: graph, inputShape: shape)
         plans[shape] = plan
         return plan
+    }
+
+    /// `workers` threads each take the next image and run it through a plan of their own.
+    private func runAcrossImages(_ input: Tensor, workers: Int) throws -> Tensor {
+        let batch = input.shape[0]
+        let imageShape: Shape = [1, input.shape[1], input.shape[2], input.shape[3]]
+        var compiled = workerPlans[imageShape] ?? []
+        if compiled.count < workers {
+            // oneDNN splits a primitive's work by the thread count it was created with, so these
+            // are created, like they will run, with one thread.
+            let threads = omp_get_max_threads()
+            omp_set_num_threads(1)
+            defer { omp_set_num_threads(threads) }
+            while compiled.count < workers {
+                compiled.append((try InferencePlan(graph: graph, inputShape: imageShape), try DNNL.Stream()))
+            }
+            workerPlans[imageShape] = compiled
+        }
+        let imageOutputShape = compiled[0].plan.outputShape
+        let output = Tensor(uninitializedShape: Shape([batch] + imageOutputShape.dimensions.dropFirst()))
+        let (inputStride, outputStride) = (imageShape.elementCount, imageOutputShape.elementCount)
+        nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
+        nonisolated(unsafe) let destination = output.storage.pointer
+        nonisolated(unsafe) let plans = compiled
+        let next = Atomic(0)
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let threads = omp_get_max_threads()
+            omp_set_num_threads(1)
+            defer { omp_set_num_threads(threads) }
+            let (plan, stream) = plans[worker]
+            while true {
+                let image = next.add(1, ordering: .relaxed).oldValue
+                guard image < batch else { return }
+                do {
+                    try plan.run(
+                        input: source + image * inputStride, output: destination + image * outputStride, on: stream.stream)
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return output
     }
 }
 
@@ -74,7 +150,7 @@ final class DNNLMemory {
 final class InferencePlan {
     private struct Execution {
         let primitive: DNNLPrimitive
-        let arguments: [dnnl_exec_arg_t]
+        var arguments: [dnnl_exec_arg_t]
     }
 
     /// Where a value lives: its layout and the buffer that holds it.
@@ -95,7 +171,10 @@ final class InferencePlan {
     private var freeBuffers: [Int] = []
     private let inputMemory: DNNLMemory
     private var outputMemory: DNNLMemory!
-    private var outputShape: Shape = []
+    private(set) var outputShape: Shape = []
+    /// The scratch space primitives ask for, one buffer the plan owns for all of them (oneDNN's
+    /// own is shared between threads).
+    private var scratchpad: TensorStorage?
     private(set) var implementations: [String] = []
 
     init(graph: InferenceGraph, inputShape: Shape) throws {
@@ -137,21 +216,42 @@ final class InferencePlan {
             }
         }
         try compileOutput(placements[graph.output.index]!)
+        try attachScratchpad()
+    }
+
+    /// Gives every primitive that needs scratch space the plan's scratchpad buffer, sized for the largest.
+    private func attachScratchpad() throws {
+        let needs = executions.map { $0.primitive.memoryDescriptor(dnnl_query_scratchpad_md).map { ($0, DNNL.size(of: $0)) } }
+        let bytes = needs.map { $0?.1 ?? 0 }.max() ?? 0
+        guard bytes > 0 else { return }
+        let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
+        scratchpad = storage
+        for (index, need) in needs.enumerated() {
+            guard let (descriptor, size) = need, size > 0 else { continue }
+            let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
+            memories.append(memory)
+            executions[index].arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory.memory))
+        }
     }
 
     var activationBytes: Int { bufferSizes.reduce(0, +) }
 
     func run(_ input: Tensor) throws -> Tensor {
-        try inputMemory.setBuffer(UnsafeMutableRawPointer(input.storage.pointer))
         let output = Tensor(uninitializedShape: outputShape)
-        try outputMemory.setBuffer(UnsafeMutableRawPointer(output.storage.pointer))
+        try run(input: input.storage.pointer, output: output.storage.pointer, on: DNNL.stream)
+        return output
+    }
+
+    /// Runs the plan from the NHWC batch at `input` into `output` (``outputShape``).
+    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, on stream: dnnl_stream_t) throws {
+        try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
+        try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
         for execution in executions {
             try DNNL.check(
-                dnnl_primitive_execute(execution.primitive.primitive, DNNL.stream, Int32(execution.arguments.count), execution.arguments),
+                dnnl_primitive_execute(execution.primitive.primitive, stream, Int32(execution.arguments.count), execution.arguments),
                 "inference step")
         }
-        try DNNL.check(dnnl_stream_wait(DNNL.stream), "inference wait")
-        return output
+        try DNNL.check(dnnl_stream_wait(stream), "inference wait")
     }
 
     // MARK: Buffers
@@ -226,7 +326,7 @@ final class InferencePlan {
     }
 
     private func appendReorder(from source: Placement, to target: Placement) throws {
-        let reorder = try DNNLPrimitive(reorderFrom: source.descriptor, to: target.descriptor)
+        let reorder = try Attributes().make { try DNNLPrimitive(reorderFrom: source.descriptor, to: target.descriptor, attributes: $0) }
         append(reorder, [
             (DNNL_ARG_FROM, try memory(source.descriptor, buffer: source.buffer)),
             (DNNL_ARG_TO, try memory(target.descriptor, buffer: target.buffer)),
@@ -235,25 +335,42 @@ final class InferencePlan {
 
     // MARK: Steps
 
-    private static func postOps(_ post: [InferenceGraph.PostOperation]) throws -> dnnl_primitive_attr_t? {
-        guard !post.isEmpty else { return nil }
-        var attributes: dnnl_primitive_attr_t?
-        try DNNL.check(dnnl_primitive_attr_create(&attributes), "post-op attributes")
-        var operations: dnnl_post_ops_t?
-        try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
-        defer { dnnl_post_ops_destroy(operations) }
-        for operation in post {
-            switch operation {
-            case .add:
-                try DNNL.check(dnnl_post_ops_append_sum(operations, 1), "sum post-op")
-            case let .activation(kind):
-                for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
-                    try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
+    /// Attributes of one of the plan's primitives: `post` fused at its end, and scratch space
+    /// passed by the plan (``attachScratchpad()``) rather than taken from oneDNN's shared buffer.
+    private final class Attributes {
+        let attributes: dnnl_primitive_attr_t
+
+        init(post: [InferenceGraph.PostOperation] = []) throws {
+            var attributes: dnnl_primitive_attr_t?
+            try DNNL.check(dnnl_primitive_attr_create(&attributes), "inference attributes")
+            guard let attributes else { throw TensorError.engineFailure(operation: "inference attributes", status: "none") }
+            self.attributes = attributes
+            try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
+            guard !post.isEmpty else { return }
+            var operations: dnnl_post_ops_t?
+            try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
+            defer { dnnl_post_ops_destroy(operations) }
+            for operation in post {
+                switch operation {
+                case .add:
+                    try DNNL.check(dnnl_post_ops_append_sum(operations, 1), "sum post-op")
+                case let .activation(kind):
+                    for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind) {
+                        try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
+                    }
                 }
             }
+            try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")
         }
-        try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")
-        return attributes
+
+        /// Makes a primitive with these attributes, which live at least until it is made.
+        func make(_ body: (dnnl_primitive_attr_t) throws -> DNNLPrimitive) rethrows -> DNNLPrimitive {
+            try withExtendedLifetime(self) { try body(attributes) }
+        }
+
+        deinit {
+            dnnl_primitive_attr_destroy(attributes)
+        }
     }
 
     private func compileConvolution(
@@ -273,8 +390,7 @@ final class InferencePlan {
             : [groups, outputChannels / groups, weight.shape[1], kernelHeight, kernelWidth]
         let userWeights = try DNNL.memoryDescriptor(weightDimensions, groups == 1 ? dnnl_oihw : dnnl_goihw)
         let biasLayout = try DNNL.memoryDescriptor([outputChannels], dnnl_a)
-        let attributes = try Self.postOps(post)
-        defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
+        let attributes = try Attributes(post: post)
 
         func make(sourceLayout: dnnl_memory_desc_t) throws -> DNNLPrimitive {
             var (sourceLayout, weights, biases) = (sourceLayout, try DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any), biasLayout)
@@ -288,8 +404,10 @@ final class InferencePlan {
                     &descriptor, dnnl_forward_inference, dnnl_convolution_direct, &sourceLayout, &weights, &biases,
                     &destination, strides, dilations, padding, padding),
                 "inference conv descriptor")
-            return try withUnsafePointer(to: &descriptor) {
-                try DNNLPrimitive("inference conv", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+            return try attributes.make { attributes in
+                try withUnsafePointer(to: &descriptor) {
+                    try DNNLPrimitive("inference conv", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+                }
             }
         }
         // Keep the producer's layout when a JIT kernel takes it. For the caller's NHWC images
@@ -340,8 +458,10 @@ final class InferencePlan {
                 &descriptor, dnnl_forward_inference, dnnl_pooling_avg_exclude_padding, &sourceLayout, &destination,
                 [1, 1], [Int64(height), Int64(width)], [0, 0], [0, 0], [0, 0]),
             "inference pooling descriptor")
-        let pooling = try withUnsafePointer(to: &descriptor) {
-            try DNNLPrimitive("inference pooling", operationDescriptor: UnsafeRawPointer($0))
+        let pooling = try Attributes().make { attributes in
+            try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("inference pooling", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+            }
         }
         let layout = pooling.memoryDescriptor(dnnl_query_dst_md)!
         let output = Placement(descriptor: layout, buffer: allocate(DNNL.size(of: layout)), dimensions: outputDimensions)
@@ -356,8 +476,10 @@ final class InferencePlan {
         var (lhs, rhs, destination) = (source.descriptor, scale.descriptor, source.descriptor)
         var descriptor = dnnl_binary_desc_t()
         try DNNL.check(dnnl_binary_desc_init(&descriptor, dnnl_binary_mul, &lhs, &rhs, &destination), "inference multiply descriptor")
-        let multiply = try withUnsafePointer(to: &descriptor) {
-            try DNNLPrimitive("inference multiply", operationDescriptor: UnsafeRawPointer($0))
+        let multiply = try Attributes().make { attributes in
+            try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("inference multiply", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+            }
         }
         var output = source
         if inPlace, source.buffer >= 0 {
@@ -389,10 +511,11 @@ final class InferencePlan {
         try DNNL.check(
             dnnl_inner_product_forward_desc_init(&descriptor, dnnl_forward_inference, &sourceLayout, &weights, &biases, &destination),
             "inference linear descriptor")
-        let attributes = try Self.postOps(post)
-        defer { if let attributes { dnnl_primitive_attr_destroy(attributes) } }
-        let product = try withUnsafePointer(to: &descriptor) {
-            try DNNLPrimitive("inference linear", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+        let attributes = try Attributes(post: post)
+        let product = try attributes.make { attributes in
+            try withUnsafePointer(to: &descriptor) {
+                try DNNLPrimitive("inference linear", operationDescriptor: UnsafeRawPointer($0), attributes: attributes)
+            }
         }
         let input = try converted(source, to: product.memoryDescriptor(dnnl_query_src_md)!)
         let layout = product.memoryDescriptor(dnnl_query_dst_md)!
@@ -419,7 +542,7 @@ final class InferencePlan {
         }
         outputMemory = try DNNLMemory(plain, UnsafeMutableRawPointer(bitPattern: 64)!)
         memories.append(outputMemory)
-        let reorder = try DNNLPrimitive(reorderFrom: value.descriptor, to: plain)
+        let reorder = try Attributes().make { try DNNLPrimitive(reorderFrom: value.descriptor, to: plain, attributes: $0) }
         append(reorder, [
             (DNNL_ARG_FROM, try memory(value.descriptor, buffer: value.buffer)),
             (DNNL_ARG_TO, outputMemory.memory),
