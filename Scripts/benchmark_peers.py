@@ -49,7 +49,13 @@ What is measured
   hint matters: on a CPU with AVX512-BF16 or AMX, OpenVINO runs in bfloat16
   by default, which is faster and no longer the same arithmetic.  Pass
   ``--openvino-bf16`` to add that default as an extra row ("openvino-bf16");
-  it is shown for reference and never counts as the best peer.
+  it is shown for reference and never counts as the best peer.  Pass
+  ``--openvino-streams`` to add OpenVINO's throughput mode at batches > 1
+  ("openvino-streams": ``PERFORMANCE_HINT=THROUGHPUT``, one single-thread
+  stream per thread, the batch split into that many asynchronous requests),
+  the way OpenVINO itself spreads a batch over cores; it is shown beside the
+  one-request peers, not counted among them, because the caller has to split
+  the batch for it.
 * Swift: ``.build/release/mobilenet bench --variant V --batch B --threads T
   --iterations N --json``, read back as ``latency_ms_p50`` /
   ``images_per_second`` (and ``latency_ms_p90`` when present).  Skipped, with
@@ -225,6 +231,32 @@ def openvino_runner(core: ov.Core, onnx_path: Path, x: np.ndarray, threads: int,
 
     def run():
         return request.infer({0: x}, share_inputs=True)[0]
+
+    return run, settled
+
+
+def openvino_streams_runner(core: ov.Core, onnx_path: Path, x: np.ndarray,
+                            threads: int) -> tuple[Callable[[], object], dict]:
+    """OpenVINO's throughput mode: the batch split into one request per thread, each on a stream
+    of one thread, run asynchronously (what ``PERFORMANCE_HINT=THROUGHPUT`` is for)."""
+    chunks = np.split(x, threads)
+    model = core.read_model(str(onnx_path))
+    model.reshape({model.inputs[0]: ov.PartialShape(list(chunks[0].shape))})
+    compiled = core.compile_model(model, "CPU", {
+        "INFERENCE_NUM_THREADS": threads,
+        "PERFORMANCE_HINT": "THROUGHPUT",
+        "NUM_STREAMS": threads,
+        "INFERENCE_PRECISION_HINT": "f32",
+    })
+    settled = {name: str(compiled.get_property(name)) for name in OPENVINO_PROPERTIES}
+    requests = [compiled.create_infer_request() for _ in chunks]
+
+    def run():
+        for request, chunk in zip(requests, chunks):
+            request.start_async({0: chunk}, share_inputs=True)
+        for request in requests:
+            request.wait()
+        return np.concatenate([request.get_output_tensor(0).data for request in requests])
 
     return run, settled
 
@@ -421,6 +453,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every result, latencies included, here")
     parser.add_argument("--openvino-bf16", action="store_true",
                         help="also time OpenVINO with bfloat16 inference (its default on BF16-capable CPUs)")
+    parser.add_argument("--openvino-streams", action="store_true",
+                        help="also time OpenVINO's throughput mode at batches > 1: the batch split into one "
+                             "asynchronous request per thread, one single-thread stream each (\"openvino-streams\")")
     parser.add_argument("--runtimes", nargs="+", choices=(*PEERS, "swift"), default=[*PEERS, "swift"],
                         help="which runtimes to time (PyTorch always runs once, as the numerical reference)")
     parser.add_argument("--swift-cli", type=Path, default=REPO_ROOT / ".build" / "release" / "mobilenet")
@@ -453,6 +488,8 @@ def main() -> int:
             print("openvino-bf16: skipped, this CPU has no bfloat16 support")
 
     runtimes = [name for name in ("pytorch", "onnxruntime") if name in args.runtimes] + [name for name, _ in ov_precisions]
+    if args.openvino_streams:
+        runtimes.append("openvino-streams")
     precision_of = dict(ov_precisions)
     results: list[Result] = []
     mismatches: list[Result] = []
@@ -470,8 +507,12 @@ def main() -> int:
                     reference = model(torch.from_numpy(x)).numpy().copy()
                 for threads in args.threads:
                     for name in runtimes:
+                        if name == "openvino-streams" and (threads < 2 or batch % threads != 0):
+                            continue
                         # One runtime at a time: its session (and thread pool) is gone before the next is built.
-                        if name == "pytorch":
+                        if name == "openvino-streams":
+                            run, details = openvino_streams_runner(core, onnx_path, x, threads)
+                        elif name == "pytorch":
                             run, details = pytorch_runner(model, x, threads), {}
                         elif name == "onnxruntime":
                             run, details = onnxruntime_runner(onnx_path, x, threads), {}

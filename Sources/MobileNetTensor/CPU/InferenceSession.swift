@@ -20,9 +20,10 @@ import Synchronization
 public final class InferenceSession: @unchecked Sendable {
     /// How a run spreads a batch over oneDNN's threads (``CPUEngine/threadCount``).
     public enum BatchParallelism: Hashable, Sendable {
-        /// Each thread takes the next image of the batch and runs the whole network on it alone,
-        /// with primitives compiled for one thread; used when the batch has at least two images
-        /// and there are at least two threads.
+        /// Each thread takes the next image of the batch (a few at small resolutions, see
+        /// ``pixelsPerTask``) and runs the whole network on it alone, with primitives compiled
+        /// for one thread; used when the batch has at least two images and there are at least
+        /// two threads.
         case acrossImages
         /// The whole batch goes through each primitive in turn, every primitive using all threads.
         case withinPrimitives
@@ -38,7 +39,7 @@ public final class InferenceSession: @unchecked Sendable {
     private let lock = Mutex(())
     private var parallelism = BatchParallelism.acrossImages
     private var plans: [Shape: InferencePlan] = [:]
-    /// One single-image, single-thread plan (and stream) per worker thread, by image shape.
+    /// One single-thread plan (and stream) per worker thread, by the shape of a worker's task.
     private var workerPlans: [Shape: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
 
     public init(graph: InferenceGraph) {
@@ -77,11 +78,18 @@ public final class InferenceSession: @unchecked Sendable {
         return plan
     }
 
-    /// `workers` threads each take the next image and run it through a plan of their own.
-    private func runAcrossImages(_ input: Tensor, workers: Int) throws -> Tensor {
-        let batch = input.shape[0]
-        let imageShape: Shape = [1, input.shape[1], input.shape[2], input.shape[3]]
-        var compiled = workerPlans[imageShape] ?? []
+    /// About as many pixels as a worker's task should hold: one image at ImageNet sizes, a few
+    /// small ones together (at 32x32 one image is too little work for seventy primitive calls).
+    static let pixelsPerTask = 112 * 112
+
+    /// Images per worker task for a batch of `batch` images of `height` x `width`.
+    static func imagesPerTask(batch: Int, workers: Int, height: Int, width: Int) -> Int {
+        max(1, min(batch / workers, pixelsPerTask / max(1, height * width)))
+    }
+
+    /// `workers` single-thread plans for `shape`, compiled on first use.
+    private func workerPlans(for shape: Shape, workers: Int) throws -> [(plan: InferencePlan, stream: DNNL.Stream)] {
+        var compiled = workerPlans[shape] ?? []
         if compiled.count < workers {
             // oneDNN splits a primitive's work by the thread count it was created with, so these
             // are created, like they will run, with one thread.
@@ -89,29 +97,42 @@ public final class InferenceSession: @unchecked Sendable {
             omp_set_num_threads(1)
             defer { omp_set_num_threads(threads) }
             while compiled.count < workers {
-                compiled.append((try InferencePlan(graph: graph, inputShape: imageShape), try DNNL.Stream()))
+                compiled.append((try InferencePlan(graph: graph, inputShape: shape), try DNNL.Stream()))
             }
-            workerPlans[imageShape] = compiled
+            workerPlans[shape] = compiled
         }
-        let imageOutputShape = compiled[0].plan.outputShape
-        let output = Tensor(uninitializedShape: Shape([batch] + imageOutputShape.dimensions.dropFirst()))
-        let (inputStride, outputStride) = (imageShape.elementCount, imageOutputShape.elementCount)
+        return compiled
+    }
+
+    /// `workers` threads each take the next few images and run them through plans of their own.
+    private func runAcrossImages(_ input: Tensor, workers: Int) throws -> Tensor {
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let perTask = Self.imagesPerTask(batch: batch, workers: workers, height: height, width: width)
+        // Plans by images per task: `perTask`, and the smaller last task when it does not divide the batch.
+        var plansBySize: [Int: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
+        for size in Set([perTask, batch % perTask]) where size > 0 {
+            plansBySize[size] = try workerPlans(for: [size, height, width, channels], workers: workers)
+        }
+        let outputRow = plansBySize[perTask]![0].plan.outputShape.elementCount / perTask
+        let output = Tensor(uninitializedShape: Shape([batch] + plansBySize[perTask]![0].plan.outputShape.dimensions.dropFirst()))
+        let inputRow = height * width * channels
         nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
         nonisolated(unsafe) let destination = output.storage.pointer
-        nonisolated(unsafe) let plans = compiled
+        nonisolated(unsafe) let plans = plansBySize
+        let tasks = (batch + perTask - 1) / perTask
         let next = Atomic(0)
         let failure = Mutex<(any Error)?>(nil)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let threads = omp_get_max_threads()
             omp_set_num_threads(1)
             defer { omp_set_num_threads(threads) }
-            let (plan, stream) = plans[worker]
             while true {
-                let image = next.add(1, ordering: .relaxed).oldValue
-                guard image < batch else { return }
+                let task = next.add(1, ordering: .relaxed).oldValue
+                guard task < tasks else { return }
+                let first = task * perTask
+                let (plan, stream) = plans[min(perTask, batch - first)]![worker]
                 do {
-                    try plan.run(
-                        input: source + image * inputStride, output: destination + image * outputStride, on: stream.stream)
+                    try plan.run(input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream)
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
                     return
