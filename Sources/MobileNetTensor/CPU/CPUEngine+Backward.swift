@@ -238,8 +238,7 @@ extension CPUEngine {
         init(_ shape: Shape, epsilon: Float, statistics: NormalizationStatistics, hint: DNNLPrimitive) throws {
             data = try DNNL.activationDescriptor(shape)
             channel = try DNNL.memoryDescriptor([shape[3]], dnnl_a)
-            var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
-            if statistics == .fixed { flags |= dnnl_use_global_stats.rawValue }
+            let flags = DNNL.batchNormalizationFlags(batchStatistics: statistics != .fixed)
             var (gradient, source) = (data, data)
             var descriptor = dnnl_batch_normalization_desc_t()
             // `dnnl_backward` (not `_data`): the scale and shift gradients come from the same pass.

@@ -176,8 +176,7 @@ public struct CPUEngine: ComputeEngine {
         init(_ shape: Shape, epsilon: Float, training: Bool, propagation: Propagation) throws {
             data = try DNNL.activationDescriptor(shape)
             channel = try DNNL.memoryDescriptor([shape[3]], dnnl_a)
-            var flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
-            if !training { flags |= dnnl_use_global_stats.rawValue }
+            let flags = DNNL.batchNormalizationFlags(batchStatistics: training)
             var descriptor = dnnl_batch_normalization_desc_t()
             var data = data
             try DNNL.check(

@@ -71,6 +71,13 @@ enum DNNL {
         withUnsafePointer(to: lhs) { l in withUnsafePointer(to: rhs) { r in dnnl_memory_desc_equal(l, r) != 0 } }
     }
 
+    /// Batch-norm flags: learned scale and shift, and the given running statistics unless
+    /// `batchStatistics` (training mode, which computes the batch's own).
+    static func batchNormalizationFlags(batchStatistics: Bool) -> UInt32 {
+        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+        return batchStatistics ? flags : flags | dnnl_use_global_stats.rawValue
+    }
+
     /// An activation as oneDNN eltwise algorithms `(algorithm, alpha, beta)`, applied in order.
     /// oneDNN 2.6 has no hard-sigmoid, so it runs as `x / 6 + 0.5` followed by a clip to [0, 1].
     static func eltwiseSteps(_ kind: Activation) -> [(dnnl_alg_kind_t, Float, Float)] {
