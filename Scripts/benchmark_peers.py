@@ -62,6 +62,12 @@ What is measured
   a note, while the binary is missing or its ``bench --help`` has no
   ``--json``.
 
+Before each measurement the script pauses (``--settle``, 2 s): runtimes' worker
+threads spin for a while after their last job (ONNX Runtime's, OpenVINO's,
+PyTorch's and oneDNN's OpenMP threads alike), and a measurement that starts
+while the previous runtime's threads still spin on the two cores is slowed by
+them.
+
 Each runtime runs the warm-up calls (default 20 at batch 1, 5 at larger
 batches), then N timed calls (default 200 at batch 1, 30 otherwise), each
 timed on its own with ``time.perf_counter_ns``.  Reported: median (p50) and
@@ -73,21 +79,24 @@ Before timing, every runtime's output on the timed input is compared with
 PyTorch's; the largest absolute difference is printed and must be <= 1e-3
 for fp32 runtimes, so all runtimes compute the same function.
 
-OMP_WAIT_POLICY=passive is set below before torch is imported (it is read
-once, when the OpenMP runtime starts).  With the default policy, idle
-OpenMP workers spin for a while after every parallel region; on a shared
-2-core machine those spinning threads steal the cores that the next runtime
-being timed, or another process, needs.  The Swift engine, which threads
-through oneDNN's OpenMP build, runs with the same setting.  An
-OMP_WAIT_POLICY already set in the environment is kept.
+OMP_WAIT_POLICY=passive is set for this process before torch is imported
+(it is read once, when the OpenMP runtime starts): with the default policy,
+PyTorch's idle OpenMP workers spin after every parallel region and steal the
+cores that the next runtime being timed needs.  The Swift CLI runs in its own
+process with OMP_WAIT_POLICY as the caller's environment had it (unset:
+libgomp's default, spin for a while, then sleep), as a user runs it;
+``passive`` would put its oneDNN threads to sleep after every primitive, which
+costs about 25 % of its batch-1 speed on V2 and over 3x on V3-Small.
 """
 
 from __future__ import annotations
 
 import os
 
-# Read by the OpenMP runtime when it starts, so this must come before torch
-# (and anything else that might load libgomp) is imported; see the docstring.
+# The caller's setting, which the Swift CLI gets; this process (PyTorch) runs
+# passive. Read by the OpenMP runtime when it starts, so this must come before
+# torch (and anything else that might load libgomp) is imported.
+CALLER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
@@ -344,7 +353,12 @@ def optional_float(value) -> float | None:
 def swift_bench(cli: Path, variant: str, batch: int, threads: int, iterations: int) -> Result:
     command = [str(cli), "bench", "--variant", variant, "--batch", str(batch),
                "--threads", str(threads), "--iterations", str(iterations), "--json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=True)
+    environment = dict(os.environ)
+    if CALLER_OMP_WAIT_POLICY is None:
+        environment.pop("OMP_WAIT_POLICY", None)
+    else:
+        environment["OMP_WAIT_POLICY"] = CALLER_OMP_WAIT_POLICY
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=True, env=environment)
     # The JSON object is the last thing printed; anything before it is ignored.
     report = json.loads(done.stdout[done.stdout.index("{"):])
     return Result(variant, batch, threads, "swift",
@@ -378,6 +392,7 @@ def machine_info() -> dict:
         "os": platform.platform(),
         "loadavg": list(os.getloadavg()),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "OMP_WAIT_POLICY_swift": CALLER_OMP_WAIT_POLICY,
     }
 
 
@@ -453,6 +468,9 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every result, latencies included, here")
     parser.add_argument("--openvino-bf16", action="store_true",
                         help="also time OpenVINO with bfloat16 inference (its default on BF16-capable CPUs)")
+    parser.add_argument("--settle", type=float, default=2.0, metavar="SECONDS",
+                        help="pause before each measurement, so the previous runtime's worker threads (which spin "
+                             "for a while after their last job) have gone to sleep (default: 2)")
     parser.add_argument("--openvino-streams", action="store_true",
                         help="also time OpenVINO's throughput mode at batches > 1: the batch split into one "
                              "asynchronous request per thread, one single-thread stream each (\"openvino-streams\")")
@@ -469,7 +487,7 @@ def main() -> int:
           f"({machine['usable_cores']} usable), ISA {' '.join(machine['isa']) or 'unknown'}")
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in machine['loadavg'])}")
     print("versions: " + ", ".join(f"{name} {version}" for name, version in versions.items()))
-    print(f"OMP_WAIT_POLICY={machine['OMP_WAIT_POLICY']}")
+    print(f"OMP_WAIT_POLICY={machine['OMP_WAIT_POLICY']} here, {machine['OMP_WAIT_POLICY_swift'] or 'unset'} for the Swift CLI")
 
     swift_ok = False
     if "swift" in args.runtimes:
@@ -518,6 +536,7 @@ def main() -> int:
                             run, details = onnxruntime_runner(onnx_path, x, threads), {}
                         else:
                             run, details = openvino_runner(core, onnx_path, x, threads, precision_of[name])
+                        time.sleep(args.settle)
                         result = measure(variant, threads, name, run, details, reference, warmup, iterations)
                         results.append(result)
                         if "bf16" in name:
@@ -534,6 +553,7 @@ def main() -> int:
                         del run
                         gc.collect()
                     if swift_ok:
+                        time.sleep(args.settle)
                         result = swift_bench(args.swift_cli, variant, batch, threads, iterations)
                         results.append(result)
                         print(f"  batch {batch:>2}  threads {threads}  {'swift':<13} p50 {result.p50_ms:8.2f} ms"
