@@ -4,7 +4,7 @@ import CDNNL
 // descriptor call, so everything oneDNN-specific stays in this file and in CPUEngine.swift.
 
 enum DNNL {
-    /// The CPU engine and the stream every primitive runs on.
+    /// The CPU engine, and the stream every primitive runs on except the inference workers' (``Stream``).
     nonisolated(unsafe) static let engine: dnnl_engine_t = {
         var engine: dnnl_engine_t?
         let status = dnnl_engine_create(&engine, dnnl_cpu, 0)
