@@ -130,6 +130,7 @@ struct Train: ParsableCommand {
                 emit((interactive ? "\n" : "") + "epoch \(metrics.epoch)/\(settings.epochs): train loss \(String(format: "%.4f", metrics.trainLoss)), "
                       + "train accuracy \(String(format: "%.2f", metrics.trainAccuracy * 100))%, "
                       + "validation accuracy \(String(format: "%.2f", (metrics.validationAccuracy ?? 0) * 100))%, "
+                      + (metrics.averageValidationAccuracy.map { "with the weight average \(String(format: "%.2f", $0 * 100))%, " } ?? "")
                       + "\(Int(metrics.imagesPerSecond.rounded())) images/s, \(TrainingProgress.duration(metrics.seconds))")
             })
         emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")

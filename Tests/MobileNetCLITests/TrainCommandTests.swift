@@ -96,9 +96,16 @@ final class TrainCommandTests: XCTestCase {
         let run = try MobileNetProcess.run([
             "train", "--dataset", folder.appendingPathComponent("pictures").path, "--variant", "v2", "--pretrained",
             "--freeze-backbone", "--resolution", "64", "--epochs", "3", "--batch-size", "8", "--lr", "0.05", "--seed", "3",
-            "--output", output.path,
+            "--ema", "0.5", "--output", output.path,
         ])
         XCTAssertEqual(run.status, 0, run.error)
+        // The weight average is evaluated beside the weights every epoch.
+        XCTAssertTrue(run.output.contains("with the weight average"), run.output)
+        let csv = try String(contentsOf: output.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        let last = try XCTUnwrap(csv.split(separator: "\n").last).split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(last.count, 10, csv)
+        let averaged = try XCTUnwrap(Double(last[9]), csv)
+        XCTAssertGreaterThanOrEqual(averaged, 0.75, "the averaged classifier separates the two photos too")
         let evaluation = try MobileNetProcess.run([
             "evaluate", "--checkpoint", output.path, "--dataset", folder.appendingPathComponent("pictures").path, "--json",
         ])

@@ -15,10 +15,15 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
     public var seconds: Double
     /// Training throughput.
     public var imagesPerSecond: Double
+    /// Loss and accuracy on the held-out data with the weight average (``ExponentialMovingAverage``),
+    /// when the run keeps one.
+    public var averageValidationLoss: Double?
+    public var averageValidationAccuracy: Double?
 
     public init(
         epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil, validationAccuracy: Double? = nil,
-        learningRate: Double, seconds: Double, imagesPerSecond: Double
+        learningRate: Double, seconds: Double, imagesPerSecond: Double,
+        averageValidationLoss: Double? = nil, averageValidationAccuracy: Double? = nil
     ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -28,5 +33,7 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
         self.learningRate = learningRate
         self.seconds = seconds
         self.imagesPerSecond = imagesPerSecond
+        self.averageValidationLoss = averageValidationLoss
+        self.averageValidationAccuracy = averageValidationAccuracy
     }
 }

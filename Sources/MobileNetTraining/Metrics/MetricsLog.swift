@@ -6,14 +6,16 @@ import MobileNetIO
 /// checkpoint's history).
 ///
 /// ```text
-/// epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second
-/// 1,0.612345,0.7791,0.45012,0.8366,0.1,61.2,980.4
+/// epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,ema_val_loss,ema_val_accuracy
+/// 1,0.612345,0.7791,0.45012,0.8366,0.1,61.2,980.4,,
 /// ```
 ///
-/// An epoch without validation leaves those two fields empty. Numbers are written with Swift's
+/// An epoch without validation leaves its `val_` fields empty, a run without a weight average
+/// (`--ema`) its `ema_` fields. Numbers are written with Swift's
 /// shortest round-trip formatting, so reading the file back gives the same values.
 public enum MetricsLog {
-    public static let header = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second"
+    public static let header =
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,ema_val_loss,ema_val_accuracy"
 
     /// The CSV text of `records`.
     public static func csv(_ records: [EpochMetrics]) -> String {
@@ -23,6 +25,7 @@ public enum MetricsLog {
                 String(record.epoch), String(record.trainLoss), String(record.trainAccuracy),
                 record.validationLoss.map { String($0) } ?? "", record.validationAccuracy.map { String($0) } ?? "",
                 String(record.learningRate), String(record.seconds), String(record.imagesPerSecond),
+                record.averageValidationLoss.map { String($0) } ?? "", record.averageValidationAccuracy.map { String($0) } ?? "",
             ]
             lines.append(fields.joined(separator: ","))
         }
@@ -59,13 +62,14 @@ public enum MetricsLog {
                 return value
             }
             func optionalNumber(_ index: Int) throws -> Double? { fields[index].isEmpty ? nil : try number(index) }
-            guard fields.count == 8, let epoch = Int(fields[0]) else {
-                throw MetricsFileError(path: url.path, line: lineNumber, problem: "expected 8 fields starting with an epoch number")
+            guard fields.count == 10, let epoch = Int(fields[0]) else {
+                throw MetricsFileError(path: url.path, line: lineNumber, problem: "expected 10 fields starting with an epoch number")
             }
             return EpochMetrics(
                 epoch: epoch, trainLoss: try number(1), trainAccuracy: try number(2), validationLoss: try optionalNumber(3),
                 validationAccuracy: try optionalNumber(4), learningRate: try number(5), seconds: try number(6),
-                imagesPerSecond: try number(7))
+                imagesPerSecond: try number(7), averageValidationLoss: try optionalNumber(8),
+                averageValidationAccuracy: try optionalNumber(9))
         }
     }
 }

@@ -151,10 +151,13 @@ public final class Trainer {
             }
             let seconds = ThroughputMeter.now() - started
             let (matrix, validationLoss) = try evaluate()
+            // With a weight average, the averaged model too (what the V3 recipe evaluates).
+            let averaged = try average.map { average in try average.withAveragedWeights { try evaluate() } }
             let metrics = EpochMetrics(
                 epoch: epoch + 1, trainLoss: running.meanLoss, trainAccuracy: running.accuracy, validationLoss: validationLoss,
                 validationAccuracy: matrix.accuracy, learningRate: optimizer.learningRate, seconds: seconds,
-                imagesPerSecond: Double(running.samples) / max(seconds, 1e-9))
+                imagesPerSecond: Double(running.samples) / max(seconds, 1e-9),
+                averageValidationLoss: averaged?.loss, averageValidationAccuracy: averaged?.0.accuracy)
             state.history.append(metrics)
             state.epoch += 1
             state.step = 0
