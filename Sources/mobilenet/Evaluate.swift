@@ -19,6 +19,9 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "Images per forward pass.")
     var batchSize: Int = 200
 
+    @Flag(name: .long, help: "Evaluate the weight average the run kept (trained with --ema) instead of the weights.")
+    var ema = false
+
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
@@ -37,7 +40,14 @@ struct Evaluate: ParsableCommand {
             throw CommandError(description: "\(snapshotURL.path) does not record the model's variant, width, classes and resolution")
         }
         let model = try makeModel(ModelConfiguration(variant, widthMultiplier: width, classCount: classes), seed: nil)
-        try model.load(snapshot.weights)
+        if ema {
+            guard let averages = snapshot.averages else {
+                throw CommandError(description: "--ema: \(snapshotURL.path) was trained without --ema and holds no weight average")
+            }
+            try model.load(averages)
+        } else {
+            try model.load(snapshot.weights)
+        }
 
         let (data, pipeline, splitName) = try Self.data(dataset, split: split, resolution: resolution, settings: settings)
         guard data.classCount == classes else {
@@ -59,12 +69,12 @@ struct Evaluate: ParsableCommand {
                 "classes": data.classNames,
                 "per_class_accuracy": matrix.perClassAccuracy.map { $0 as Any? ?? NSNull() },
                 "confusion_matrix": (0..<classes).map { actual in (0..<classes).map { matrix[actual, $0] } },
-                "checkpoint": snapshotURL.path,
+                "checkpoint": snapshotURL.path, "weights": ema ? "average" : "trained",
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(snapshotURL.lastPathComponent) on \(dataset) (\(splitName)): accuracy "
+            print("\(snapshotURL.lastPathComponent)\(ema ? " (weight average)" : "") on \(dataset) (\(splitName)): accuracy "
                   + String(format: "%.2f%%", matrix.accuracy * 100) + " of \(matrix.total) images, loss " + String(format: "%.4f", loss))
             for (index, name) in data.classNames.enumerated() {
                 let accuracy = matrix.perClassAccuracy[index].map { String(format: "%6.2f%%", $0 * 100) } ?? "     -"

@@ -41,6 +41,12 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertGreaterThan(accuracy, 0.3, "64 steps on 2048 images must beat chance (0.1) by a wide margin")
         XCTAssertEqual((object["per_class_accuracy"] as? [Any])?.count, 10)
         XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("confusion_matrix_test.png").path))
+
+        // This run kept no weight average.
+        let noAverage = try MobileNetProcess.run(["evaluate", "--checkpoint", output.path, "--dataset", "fashion-mnist", "--ema"])
+        XCTAssertNotEqual(noAverage.status, 0)
+        XCTAssertTrue(noAverage.error.contains("--ema") && noAverage.error.contains("without --ema"), noAverage.error)
+        XCTAssertEqual(noAverage.error.split(separator: "\n").count, 1, noAverage.error)
     }
 
     func testKilledRunResumesToTheSameWeights() throws {
@@ -104,8 +110,8 @@ final class TrainCommandTests: XCTestCase {
         let csv = try String(contentsOf: output.appendingPathComponent("metrics.csv"), encoding: .utf8)
         let last = try XCTUnwrap(csv.split(separator: "\n").last).split(separator: ",", omittingEmptySubsequences: false)
         XCTAssertEqual(last.count, 10, csv)
-        let averaged = try XCTUnwrap(Double(last[9]), csv)
-        XCTAssertGreaterThanOrEqual(averaged, 0.75, "the averaged classifier separates the two photos too")
+        let averageAccuracy = try XCTUnwrap(Double(last[9]), csv)
+        XCTAssertGreaterThanOrEqual(averageAccuracy, 0.75, "the averaged classifier separates the two photos too")
         let evaluation = try MobileNetProcess.run([
             "evaluate", "--checkpoint", output.path, "--dataset", folder.appendingPathComponent("pictures").path, "--json",
         ])
@@ -114,6 +120,14 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(object["classes"] as? [String], ["cat", "espresso"])
         XCTAssertEqual(object["samples"] as? Int, 4, "a fifth of 20 pictures held out")
         XCTAssertEqual(object["accuracy"] as? Double, 1, "the ImageNet features separate a cat from an espresso at once")
+        XCTAssertEqual(object["weights"] as? String, "trained")
+        let averaged = try MobileNetProcess.run([
+            "evaluate", "--checkpoint", output.path, "--dataset", folder.appendingPathComponent("pictures").path, "--ema", "--json",
+        ])
+        XCTAssertEqual(averaged.status, 0, averaged.error)
+        let averagedObject = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(averaged.output.utf8)) as? [String: Any])
+        XCTAssertEqual(averagedObject["weights"] as? String, "average")
+        XCTAssertEqual(try XCTUnwrap(averagedObject["accuracy"] as? Double), averageAccuracy, "what the last epoch reported")
     }
 
     func testADivergingLearningRateIsReportedWithItsStep() throws {
