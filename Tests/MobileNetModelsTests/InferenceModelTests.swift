@@ -67,6 +67,24 @@ final class InferenceModelTests: XCTestCase {
         }
     }
 
+    func testWorkerPlansShareTheirWeights() throws {
+        let threads = CPUEngine.threadCount
+        defer { CPUEngine.threadCount = threads }
+        let model = try model(.v2, width: 0.5, classes: 10)
+        let (image, _) = try DeterministicFill.input(batch: 1, resolution: 96)
+        let (batch, _) = try DeterministicFill.input(batch: 4, resolution: 96)
+        // One plan for one image on one thread: the weights in the layouts a worker's plan uses.
+        CPUEngine.threadCount = 1
+        let single = try InferenceModel(model)
+        _ = try single(image)
+        // Two workers, each with a plan for one image on one thread, hold them once.
+        CPUEngine.threadCount = 2
+        let workers = try InferenceModel(model)
+        _ = try workers(batch)
+        XCTAssertGreaterThan(single.session.weightBytes, 0)
+        XCTAssertEqual(workers.session.weightBytes, single.session.weightBytes)
+    }
+
     /// Item `index` of a batch, as a batch of one.
     private static func image(_ index: Int, of batch: Tensor) throws -> Tensor {
         let count = batch.elementCount / batch.shape[0]

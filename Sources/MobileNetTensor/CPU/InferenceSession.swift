@@ -39,6 +39,8 @@ public final class InferenceSession: @unchecked Sendable {
     private let lock = Mutex(())
     private var parallelism = BatchParallelism.acrossImages
     private var plans: [Shape: InferencePlan] = [:]
+    /// Weights in the layouts the plans chose, shared between plans.
+    private let constants = InferenceConstants()
     /// One single-thread plan (and stream) per worker thread, by the shape of a worker's task.
     private var workerPlans: [Shape: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
 
@@ -71,9 +73,15 @@ public final class InferenceSession: @unchecked Sendable {
         }
     }
 
+    /// Bytes of weights and biases the session's plans hold, in their chosen layouts (each layout
+    /// of a tensor once, however many plans use it).
+    public var weightBytes: Int {
+        lock.withLock { _ in constants.bytes }
+    }
+
     private func plan(for shape: Shape) throws -> InferencePlan {
         if let plan = plans[shape] { return plan }
-        let plan = try InferencePlan(graph: graph, inputShape: shape)
+        let plan = try InferencePlan(graph: graph, inputShape: shape, constants: constants)
         plans[shape] = plan
         return plan
     }
@@ -97,7 +105,7 @@ public final class InferenceSession: @unchecked Sendable {
             omp_set_num_threads(1)
             defer { omp_set_num_threads(threads) }
             while compiled.count < workers {
-                compiled.append((try InferencePlan(graph: graph, inputShape: shape), try DNNL.Stream()))
+                compiled.append((try InferencePlan(graph: graph, inputShape: shape, constants: constants), try DNNL.Stream()))
             }
             workerPlans[shape] = compiled
         }
@@ -144,6 +152,36 @@ public final class InferenceSession: @unchecked Sendable {
     }
 }
 
+/// Weights and biases in the layouts plans chose, shared by all the plans of a session that chose
+/// the same layout (the worker plans of ``InferenceSession/BatchParallelism/acrossImages`` all
+/// do), so that each is reordered and held once.
+final class InferenceConstants {
+    /// By the graph tensor's storage (the session's graph keeps it alive): each layout made of it.
+    private var made: [ObjectIdentifier: [(layout: dnnl_memory_desc_t, storage: TensorStorage)]] = [:]
+
+    var bytes: Int {
+        made.values.joined().reduce(0) { $0 + DNNL.size(of: $1.layout) }
+    }
+
+    /// `tensor` (laid out as `userLayout`) in `layout`, made on first request.
+    func storage(for tensor: Tensor, in layout: dnnl_memory_desc_t, userLayout: dnnl_memory_desc_t) throws -> TensorStorage {
+        let key = ObjectIdentifier(tensor.storage)
+        if let found = made[key]?.first(where: { DNNL.equal($0.layout, layout) }) { return found.storage }
+        let storage = TensorStorage(uninitializedCount: (DNNL.size(of: layout) + 3) / 4)
+        if DNNL.equal(layout, userLayout) {
+            storage.pointer.update(from: tensor.storage.pointer, count: tensor.elementCount)
+        } else {
+            let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: layout)
+            try reorder.execute("weight reorder", [
+                .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
+                .init(DNNL_ARG_TO, layout, storage.pointer),
+            ])
+        }
+        made[key, default: []].append((layout, storage))
+        return storage
+    }
+}
+
 /// A oneDNN memory object over a buffer the plan owns (or, for the edges, the caller's).
 final class DNNLMemory {
     let memory: dnnl_memory_t
@@ -184,7 +222,9 @@ final class InferencePlan {
 
     private var executions: [Execution] = []
     private var memories: [DNNLMemory] = []
-    /// Weights and biases in the layouts their primitives chose, and the activation buffers.
+    /// Weights and biases in the layouts their primitives chose (shared with the session's other
+    /// plans through `sharedConstants`), and the activation buffers.
+    private let sharedConstants: InferenceConstants
     private var constants: [TensorStorage] = []
     private var buffers: [TensorStorage?] = []
     private var bufferSizes: [Int] = []
@@ -198,7 +238,8 @@ final class InferencePlan {
     private var scratchpad: TensorStorage?
     private(set) var implementations: [String] = []
 
-    init(graph: InferenceGraph, inputShape: Shape) throws {
+    init(graph: InferenceGraph, inputShape: Shape, constants sharedConstants: InferenceConstants) throws {
+        self.sharedConstants = sharedConstants
         guard inputShape.rank == 4 else {
             throw TensorError.shapeMismatch(operation: "inference input", expected: "rank 4 (NHWC)", actual: inputShape)
         }
@@ -317,17 +358,8 @@ final class InferencePlan {
     }
 
     private func constant(_ descriptor: dnnl_memory_desc_t, from tensor: Tensor, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
-        let storage = TensorStorage(uninitializedCount: (DNNL.size(of: descriptor) + 3) / 4)
+        let storage = try sharedConstants.storage(for: tensor, in: descriptor, userLayout: userLayout)
         constants.append(storage)
-        if DNNL.equal(descriptor, userLayout) {
-            storage.pointer.update(from: tensor.storage.pointer, count: tensor.elementCount)
-        } else {
-            let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: descriptor)
-            try reorder.execute("weight reorder", [
-                .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
-                .init(DNNL_ARG_TO, descriptor, storage.pointer),
-            ])
-        }
         let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
         memories.append(memory)
         return memory.memory
