@@ -65,10 +65,12 @@ let package = Package(
         .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor"]),
         .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet"]),
         .testTarget(name: "MobileNetIOTests", dependencies: ["MobileNetIO"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData"], resources: [.copy("Fixtures")]),
+        // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples).
+        .target(name: "MobileNetTestSupport", dependencies: ["MobileNetData"], path: "Tests/MobileNetTestSupport"),
+        .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetTests", dependencies: ["MobileNet"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),
-        .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetModelsTests",
             dependencies: ["MobileNetModels"],

@@ -1,6 +1,7 @@
 import Foundation
 import MobileNetIO
 import MobileNetTensor
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetData
@@ -83,7 +84,7 @@ final class BatchLoaderTests: XCTestCase {
 
     func testCorruptPicturesAreSkippedWithAWarning() throws {
         let dataset = LabelledDataset(labels: Array(repeating: 1, count: 20), failing: [3, 11])
-        let warnings = WarningLog()
+        let warnings = SkipLog()
         let batches = try all(try loader(dataset, batchSize: 10, onSkip: { warnings.append($0) }).batches(epoch: 0))
         XCTAssertEqual(batches.map(\.count).reduce(0, +), 18)
         XCTAssertEqual(Set(batches.flatMap(\.skipped).map(\.index)), [3, 11])
@@ -161,23 +162,5 @@ final class BatchLoaderTests: XCTestCase {
     private func sample(_ images: Tensor, _ row: Int) throws -> [Float] {
         let size = images.shape[1] * images.shape[2] * images.shape[3]
         return Array(images.scalars[(row * size)..<((row + 1) * size)])
-    }
-}
-
-/// Warnings collected from the loader's threads.
-final class WarningLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var warnings: [SkippedSample] = []
-
-    func append(_ warning: SkippedSample) {
-        lock.lock()
-        warnings.append(warning)
-        lock.unlock()
-    }
-
-    var all: [SkippedSample] {
-        lock.lock()
-        defer { lock.unlock() }
-        return warnings
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetData

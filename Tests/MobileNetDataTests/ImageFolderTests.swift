@@ -1,5 +1,6 @@
 import Foundation
 import MobileNetIO
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetData

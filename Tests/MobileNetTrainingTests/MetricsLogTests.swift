@@ -1,5 +1,6 @@
 import Foundation
 import MobileNetTensor
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetTraining
@@ -51,19 +52,5 @@ final class MetricsLogTests: XCTestCase {
         XCTAssertEqual(running.meanLoss, 0.875)
         XCTAssertEqual(running.accuracy, 0.75)
         XCTAssertThrowsError(try running.add(loss: 1, logits: logits, labels: [0]))
-    }
-}
-
-/// A fresh folder under the system's temporary directory, removed when released.
-final class TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("mobilenet-training-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
     }
 }

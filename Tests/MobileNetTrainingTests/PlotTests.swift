@@ -4,6 +4,7 @@ import XCTest
 
 #if canImport(FoundationXML)
 import FoundationXML
+import MobileNetTestSupport
 #endif
 
 @testable import MobileNetTraining

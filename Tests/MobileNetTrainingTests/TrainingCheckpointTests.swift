@@ -4,6 +4,7 @@ import MobileNetIO
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetTraining

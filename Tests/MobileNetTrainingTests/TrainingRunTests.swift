@@ -4,6 +4,7 @@ import MobileNetIO
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
+import MobileNetTestSupport
 import XCTest
 
 @testable import MobileNetTraining
@@ -181,23 +182,5 @@ final class TrainingRunTests: XCTestCase {
         while let batch = try batches.next() { try matrix.add(logits: model(batch.images), labels: batch.labels) }
         XCTAssertEqual(matrix.total, validation.count)
         XCTAssertGreaterThanOrEqual(matrix.accuracy, 0.9, "red and blue pictures: \(matrix.counts)")
-    }
-}
-
-/// Warnings collected from the loader's threads.
-final class SkipLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var warnings: [SkippedSample] = []
-
-    func append(_ warning: SkippedSample) {
-        lock.lock()
-        warnings.append(warning)
-        lock.unlock()
-    }
-
-    var all: [SkippedSample] {
-        lock.lock()
-        defer { lock.unlock() }
-        return warnings
     }
 }
