@@ -121,8 +121,9 @@ public final class InferenceSession: @unchecked Sendable {
         for size in Set([perTask, batch % perTask]) where size > 0 {
             plansBySize[size] = try workerPlans(for: [size, height, width, channels], workers: workers)
         }
-        let outputRow = plansBySize[perTask]![0].plan.outputShape.elementCount / perTask
-        let output = Tensor(uninitializedShape: Shape([batch] + plansBySize[perTask]![0].plan.outputShape.dimensions.dropFirst()))
+        let taskOutput = plansBySize[perTask]![0].plan.outputShape
+        let outputRow = taskOutput.elementCount / perTask
+        let output = Tensor(uninitializedShape: Shape([batch] + taskOutput.dimensions.dropFirst()))
         let inputRow = height * width * channels
         nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
         nonisolated(unsafe) let destination = output.storage.pointer
@@ -222,10 +223,9 @@ final class InferencePlan {
 
     private var executions: [Execution] = []
     private var memories: [DNNLMemory] = []
-    /// Weights and biases in the layouts their primitives chose (shared with the session's other
-    /// plans through `sharedConstants`), and the activation buffers.
+    /// Weights and biases in the layouts their primitives chose (held by the session, shared with
+    /// its other plans), and the activation buffers.
     private let sharedConstants: InferenceConstants
-    private var constants: [TensorStorage] = []
     private var buffers: [TensorStorage?] = []
     private var bufferSizes: [Int] = []
     private var references: [Int] = []
@@ -359,7 +359,6 @@ final class InferencePlan {
 
     private func constant(_ descriptor: dnnl_memory_desc_t, from tensor: Tensor, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
         let storage = try sharedConstants.storage(for: tensor, in: descriptor, userLayout: userLayout)
-        constants.append(storage)
         let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
         memories.append(memory)
         return memory.memory
