@@ -46,6 +46,14 @@ public final class DepthwiseSeparable: Layer {
     }
 }
 
+extension DepthwiseSeparable: InferenceLowering {
+    /// Two fused convolutions, each with its batch norm folded in and ReLU6 attached.
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        let spatial = try graph.convolution(input, depthwise, norm: depthwiseNorm, post: [.activation(.relu6)])
+        return try graph.convolution(spatial, pointwise, norm: pointwiseNorm, post: [.activation(.relu6)])
+    }
+}
+
 public final class MobileNetV1: ImageClassifier {
     /// The paper's Table 1 after the stem, one stage per stride step (timm's `dsa_rN_k3_sS_cC`).
     public static let stages: [DepthwiseSeparableStage] = [
@@ -120,5 +128,13 @@ public final class MobileNetV1: ImageClassifier {
         func callAsFunction(_ input: Tensor) throws -> Tensor {
             try relu6(norm(convolution(input)))
         }
+    }
+}
+
+extension MobileNetV1: InferenceLowering {
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        let stem = try graph.convolution(input, stemConvolution, norm: stemNorm, post: [.activation(.relu6)])
+        let features = try blocks.lower(stem, into: &graph)
+        return graph.linear(graph.globalAveragePool(features), classifier)
     }
 }

@@ -20,36 +20,54 @@ public struct InvertedResidualStage: Hashable, Sendable {
 
 /// The inverted residual block: 1x1 expansion by t with ReLU6, 3x3 depthwise with ReLU6, then a
 /// *linear* 1x1 projection back to a thin bottleneck; the shortcut joins the thin ends when the
-/// stride is 1 and the channel counts match (torchvision's `InvertedResidual`, child `conv`).
+/// stride is 1 and the channel counts match (torchvision's `InvertedResidual`, child `conv`:
+/// `conv.0` the expansion when t > 1, then the depthwise unit, the projection and its batch norm).
 public final class InvertedResidual: Layer {
-    public let layers: Sequential
+    /// The 1x1 expansion to t times the input channels; `nil` when t = 1.
+    public let expansion: ConvNormActivation?
+    public let depthwise: ConvNormActivation
+    /// The linear projection: no activation after its batch norm.
+    public let projection: Conv2D
+    public let projectionNorm: BatchNorm2D
     public let usesResidual: Bool
     public let stride: Int
+    /// The units in state-dict order, under the child name `conv`.
+    private let units: Sequential
 
     public init(inputChannels: Int, outputChannels: Int, stride: Int, expansion: Int) {
         let hidden = Int((Double(inputChannels) * Double(expansion)).rounded(.toNearestOrEven))
-        var layers: [any Layer] = []
-        if expansion != 1 {
-            layers.append(ConvNormActivation(inputChannels: inputChannels, outputChannels: hidden, kernelSize: 1, activation: .relu6))
-        }
-        layers.append(ConvNormActivation(
-            inputChannels: hidden, outputChannels: hidden, kernelSize: 3, stride: stride, groups: hidden, activation: .relu6))
-        layers.append(Conv2D(inputChannels: hidden, outputChannels: outputChannels, kernelSize: 1, bias: false))
-        layers.append(BatchNorm2D(channels: outputChannels))
-        self.layers = Sequential(layers)
+        self.expansion = expansion == 1
+            ? nil : ConvNormActivation(inputChannels: inputChannels, outputChannels: hidden, kernelSize: 1, activation: .relu6)
+        depthwise = ConvNormActivation(
+            inputChannels: hidden, outputChannels: hidden, kernelSize: 3, stride: stride, groups: hidden, activation: .relu6)
+        projection = Conv2D(inputChannels: hidden, outputChannels: outputChannels, kernelSize: 1, bias: false)
+        projectionNorm = BatchNorm2D(channels: outputChannels)
+        let units: [(any Layer)?] = [self.expansion, depthwise, projection, projectionNorm]
+        self.units = Sequential(units.compactMap { $0 })
         self.stride = stride
         usesResidual = stride == 1 && inputChannels == outputChannels
     }
 
-    public var children: [(name: String, module: any Module)] { [("conv", layers)] }
+    public var children: [(name: String, module: any Module)] { [("conv", units)] }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let output = try layers(input)
+        let output = try units(input)
         return usesResidual ? try add(input, output) : output
     }
 }
 
-public final class MobileNetV2: ImageClassifier {
+extension InvertedResidual: InferenceLowering {
+    /// The expansion and depthwise units fused as they are; the projection with its batch norm
+    /// folded in and the shortcut's add as its post-operation.
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        var x = input
+        if let expansion { x = try expansion.lower(x, into: &graph) }
+        x = try depthwise.lower(x, into: &graph)
+        return try graph.convolution(x, projection, norm: projectionNorm, post: usesResidual ? [.add(input)] : [])
+    }
+}
+
+public final class MobileNetV2: FeaturesClassifier {
     /// The paper's Table 2 after the 32-channel stem: t, c, n, s.
     public static let stages: [InvertedResidualStage] = [
         .init(expansion: 1, channels: 16, repeats: 1, stride: 1),
@@ -72,43 +90,33 @@ public final class MobileNetV2: ImageClassifier {
     public init(_ configuration: ModelConfiguration) {
         self.configuration = configuration
         let width = configuration.widthMultiplier
-        var channels = makeDivisible(Double(Self.stemChannels) * width)
         let lastChannels = makeDivisible(Double(Self.lastChannels) * max(1, width))
 
-        var layers: [any Layer] = [
-            ConvNormActivation(inputChannels: 3, outputChannels: channels, stride: 2, activation: .relu6),
-        ]
-        var strides = [2], widths = [channels]
+        var stack = FeatureStack()
+        let stemChannels = makeDivisible(Double(Self.stemChannels) * width)
+        stack.append(
+            ConvNormActivation(inputChannels: 3, outputChannels: stemChannels, stride: 2, activation: .relu6),
+            stride: 2, outputChannels: stemChannels)
         for stage in Self.stages {
             let outputChannels = makeDivisible(Double(stage.channels) * width)
             for repeatIndex in 0..<stage.repeats {
                 let stride = repeatIndex == 0 ? stage.stride : 1
-                layers.append(InvertedResidual(
-                    inputChannels: channels, outputChannels: outputChannels, stride: stride, expansion: stage.expansion))
-                channels = outputChannels
-                strides.append(stride)
-                widths.append(outputChannels)
+                stack.append(
+                    InvertedResidual(
+                        inputChannels: stack.outputChannels, outputChannels: outputChannels, stride: stride,
+                        expansion: stage.expansion),
+                    stride: stride, outputChannels: outputChannels)
             }
         }
-        layers.append(ConvNormActivation(inputChannels: channels, outputChannels: lastChannels, kernelSize: 1, activation: .relu6))
-        strides.append(1)
-        widths.append(lastChannels)
-        features = Sequential(layers)
-        featureStrides = strides
-        featureChannels = widths
+        stack.append(
+            ConvNormActivation(inputChannels: stack.outputChannels, outputChannels: lastChannels, kernelSize: 1, activation: .relu6),
+            stride: 1, outputChannels: lastChannels)
+        features = Sequential(stack.layers)
+        featureStrides = stack.strides
+        featureChannels = stack.channels
         classifier = Sequential([
             Dropout(probability: configuration.dropout),
             Linear(inputFeatures: lastChannels, outputFeatures: configuration.classCount),
         ])
-    }
-
-    public var children: [(name: String, module: any Module)] {
-        [("features", features), ("classifier", classifier)]
-    }
-
-    public var featureLayers: [any Layer] { features.layers }
-
-    public func classify(pooled: Tensor) throws -> Tensor {
-        try classifier(pooled)
     }
 }

@@ -47,42 +47,58 @@ public struct BottleneckSetting: Hashable, Sendable {
 /// and optional squeeze-and-excitation come from its table row (torchvision's `InvertedResidual`
 /// in `mobilenetv3.py`, child `block`). The expansion is skipped when it would not widen.
 public final class MobileNetV3Block: Layer {
-    public let layers: Sequential
+    /// The 1x1 expansion; `nil` when the row's expanded width equals its input.
+    public let expansion: ConvNormActivation?
+    public let depthwise: ConvNormActivation
+    public let squeezeExcitation: SqueezeExcitation?
+    /// The linear 1x1 projection (batch norm, no activation).
+    public let projection: ConvNormActivation
     public let usesResidual: Bool
     public let setting: BottleneckSetting
+    /// The units in state-dict order, under the child name `block`.
+    private let units: Sequential
 
     public init(_ setting: BottleneckSetting) {
         self.setting = setting
         let expanded = setting.expandedChannels
-        var layers: [any Layer] = []
-        if expanded != setting.inputChannels {
-            layers.append(ConvNormActivation(
-                inputChannels: setting.inputChannels, outputChannels: expanded, kernelSize: 1,
-                activation: setting.activation, normEpsilon: MobileNetV3.normEpsilon, normMomentum: MobileNetV3.normMomentum))
+        func unit(_ input: Int, _ output: Int, kernel: Int = 1, stride: Int = 1, groups: Int = 1, _ activation: Activation?)
+            -> ConvNormActivation
+        {
+            ConvNormActivation(
+                inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride, groups: groups,
+                activation: activation, normEpsilon: MobileNetV3.normEpsilon, normMomentum: MobileNetV3.normMomentum)
         }
-        layers.append(ConvNormActivation(
-            inputChannels: expanded, outputChannels: expanded, kernelSize: setting.kernelSize, stride: setting.stride,
-            groups: expanded, activation: setting.activation,
-            normEpsilon: MobileNetV3.normEpsilon, normMomentum: MobileNetV3.normMomentum))
-        if setting.usesSqueezeExcitation {
-            layers.append(SqueezeExcitation(inputChannels: expanded, squeezeChannels: makeDivisible(Double(expanded / 4))))
-        }
-        layers.append(ConvNormActivation(
-            inputChannels: expanded, outputChannels: setting.outputChannels, kernelSize: 1, activation: nil,
-            normEpsilon: MobileNetV3.normEpsilon, normMomentum: MobileNetV3.normMomentum))
-        self.layers = Sequential(layers)
+        expansion = expanded == setting.inputChannels ? nil : unit(setting.inputChannels, expanded, setting.activation)
+        depthwise = unit(
+            expanded, expanded, kernel: setting.kernelSize, stride: setting.stride, groups: expanded, setting.activation)
+        squeezeExcitation = setting.usesSqueezeExcitation
+            ? SqueezeExcitation(inputChannels: expanded, squeezeChannels: makeDivisible(Double(expanded / 4))) : nil
+        projection = unit(expanded, setting.outputChannels, nil)
+        let units: [(any Layer)?] = [expansion, depthwise, squeezeExcitation, projection]
+        self.units = Sequential(units.compactMap { $0 })
         usesResidual = setting.stride == 1 && setting.inputChannels == setting.outputChannels
     }
 
-    public var children: [(name: String, module: any Module)] { [("block", layers)] }
+    public var children: [(name: String, module: any Module)] { [("block", units)] }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
-        let output = try layers(input)
+        let output = try units(input)
         return usesResidual ? try add(input, output) : output
     }
 }
 
-public final class MobileNetV3: ImageClassifier {
+extension MobileNetV3Block: InferenceLowering {
+    /// Each unit fused as it is; the shortcut's add attached to the projection.
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        var x = input
+        if let expansion { x = try expansion.lower(x, into: &graph) }
+        x = try depthwise.lower(x, into: &graph)
+        if let squeezeExcitation { x = try squeezeExcitation.lower(x, into: &graph) }
+        return try projection.lower(x, into: &graph, residual: usesResidual ? input : nil)
+    }
+}
+
+public final class MobileNetV3: FeaturesClassifier {
     static let normEpsilon: Float = 0.001
     static let normMomentum: Float = 0.01
 
@@ -134,43 +150,29 @@ public final class MobileNetV3: ImageClassifier {
         let rows = (isLarge ? Self.large : Self.small).map { $0.scaled(by: width) }
         let hiddenChannels = makeDivisible(Double(isLarge ? 1280 : 1024) * width)
 
-        let stemChannels = rows[0].inputChannels
-        var layers: [any Layer] = [
+        var stack = FeatureStack()
+        stack.append(
             ConvNormActivation(
-                inputChannels: 3, outputChannels: stemChannels, stride: 2, activation: .hardSwish,
+                inputChannels: 3, outputChannels: rows[0].inputChannels, stride: 2, activation: .hardSwish,
                 normEpsilon: Self.normEpsilon, normMomentum: Self.normMomentum),
-        ]
-        var strides = [2], widths = [stemChannels]
+            stride: 2, outputChannels: rows[0].inputChannels)
         for row in rows {
-            layers.append(MobileNetV3Block(row))
-            strides.append(row.stride)
-            widths.append(row.outputChannels)
+            stack.append(MobileNetV3Block(row), stride: row.stride, outputChannels: row.outputChannels)
         }
-        let lastInput = rows[rows.count - 1].outputChannels
-        let lastChannels = 6 * lastInput
-        layers.append(ConvNormActivation(
-            inputChannels: lastInput, outputChannels: lastChannels, kernelSize: 1, activation: .hardSwish,
-            normEpsilon: Self.normEpsilon, normMomentum: Self.normMomentum))
-        strides.append(1)
-        widths.append(lastChannels)
-        features = Sequential(layers)
-        featureStrides = strides
-        featureChannels = widths
+        let lastChannels = 6 * stack.outputChannels
+        stack.append(
+            ConvNormActivation(
+                inputChannels: stack.outputChannels, outputChannels: lastChannels, kernelSize: 1, activation: .hardSwish,
+                normEpsilon: Self.normEpsilon, normMomentum: Self.normMomentum),
+            stride: 1, outputChannels: lastChannels)
+        features = Sequential(stack.layers)
+        featureStrides = stack.strides
+        featureChannels = stack.channels
         classifier = Sequential([
             Linear(inputFeatures: lastChannels, outputFeatures: hiddenChannels),
             ActivationLayer(.hardSwish),
             Dropout(probability: configuration.dropout),
             Linear(inputFeatures: hiddenChannels, outputFeatures: configuration.classCount),
         ])
-    }
-
-    public var children: [(name: String, module: any Module)] {
-        [("features", features), ("classifier", classifier)]
-    }
-
-    public var featureLayers: [any Layer] { features.layers }
-
-    public func classify(pooled: Tensor) throws -> Tensor {
-        try classifier(pooled)
     }
 }

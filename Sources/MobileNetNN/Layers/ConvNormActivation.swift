@@ -32,3 +32,21 @@ public final class ConvNormActivation: Layer {
         return try MobileNetTensor.activation(normalized, activation)
     }
 }
+
+extension ConvNormActivation: InferenceLowering {
+    /// The unit as one fused convolution: batch norm folded into the weights, the activation a
+    /// post-operation.
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        try lower(input, into: &graph, residual: nil)
+    }
+
+    /// The same, adding `residual` before the activation, as blocks that end in a linear
+    /// projection do (V3's projection unit has no activation, so the add is the last step).
+    public func lower(
+        _ input: InferenceGraph.Value, into graph: inout InferenceGraph, residual: InferenceGraph.Value?
+    ) throws -> InferenceGraph.Value {
+        let add = residual.map { [InferenceGraph.PostOperation.add($0)] } ?? []
+        let activationStep = activation.map { [InferenceGraph.PostOperation.activation($0)] } ?? []
+        return try graph.convolution(input, convolution, norm: normalization, post: add + activationStep)
+    }
+}

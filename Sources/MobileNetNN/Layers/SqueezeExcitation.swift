@@ -30,3 +30,13 @@ public final class SqueezeExcitation: Layer {
         return try multiplyChannels(input, by: scale)
     }
 }
+
+extension SqueezeExcitation: InferenceLowering {
+    /// Pool, the two 1x1 convolutions with their activations fused, then the channel scaling.
+    public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
+        let pooled = graph.globalAveragePool(input)
+        let hidden = try graph.convolution(pooled, fc1, norm: nil, post: [.activation(activation)])
+        let scale = try graph.convolution(hidden, fc2, norm: nil, post: [.activation(scaleActivation)])
+        return graph.multiplyChannels(input, by: scale)
+    }
+}
