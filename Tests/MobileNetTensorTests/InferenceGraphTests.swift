@@ -1,0 +1,98 @@
+import XCTest
+@testable import MobileNetTensor
+
+/// ``InferenceSession`` against its unfused twin, ``InferenceGraph/evaluate(_:)`` on the
+/// reference engine, for graphs written by hand: no model, no lowering, so a failure here is the
+/// session's alone. Each graph exercises one kind of fusion on awkward shapes.
+///
+/// Error measure: ``relativeError(_:_:file:line:)``, required ≤ 1e-4 (float32 sums of a few
+/// hundred products, accumulated in another order by oneDNN's blocked kernels).
+final class InferenceGraphTests: XCTestCase {
+    private let tolerance: Float = 1e-4
+    private var generator = SplitMix64(seed: 31)
+
+    private func random(_ shape: Shape, _ range: ClosedRange<Float> = -1...1) -> Tensor {
+        Tensor.uniform(shape, in: range, using: &generator)
+    }
+
+    private func assertSessionMatchesReference(
+        _ graph: InferenceGraph, inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        let session = InferenceSession(graph: graph)
+        for parallelism in [InferenceSession.BatchParallelism.withinPrimitives, .acrossImages] {
+            session.batchParallelism = parallelism
+            for input in inputs {
+                let fast = try session.run(input)
+                let reference = try Engine.$current.withValue(ReferenceEngine()) { try graph.evaluate(input) }
+                let error = relativeError(fast, reference, file: file, line: line)
+                XCTAssertLessThanOrEqual(
+                    error, tolerance, "\(parallelism), input \(input.shape): relative error \(error)", file: file, line: line)
+            }
+        }
+    }
+
+    /// An inverted residual by hand: 1x1 expansion with ReLU6, depthwise 3x3 with ReLU6, a linear
+    /// projection whose post-operation adds the block's input (the fused `sum`).
+    func testResidualBlockWithFusedAddAndActivations() throws {
+        var graph = InferenceGraph()
+        let channels = 13, hidden = 39
+        let x = graph.input(channels: channels)
+        let expanded = graph.convolution(
+            x, weight: random([hidden, channels, 1, 1]), bias: random([hidden]), geometry: .init(), post: [.activation(.relu6)])
+        let spatial = graph.convolution(
+            expanded, weight: random([hidden, 1, 3, 3]), bias: random([hidden]),
+            geometry: .init(padding: 1, groups: hidden), post: [.activation(.relu6)])
+        _ = graph.convolution(
+            spatial, weight: random([channels, hidden, 1, 1]), bias: random([channels]), geometry: .init(), post: [.add(x)])
+        XCTAssertEqual(graph.lastUses, [3, 2, 3, 3], "the input lives until the projection adds it")
+        try assertSessionMatchesReference(graph, inputs: [random([1, 9, 11, channels]), random([3, 7, 6, channels])])
+    }
+
+    /// Squeeze-and-excitation by hand: a pooled branch of two 1x1 convolutions (ReLU, then
+    /// hard-sigmoid, which oneDNN 2.6 runs as two eltwise post-ops) scaling a 5x5 stride-2 depthwise
+    /// output, then a linear head with h-swish fused.
+    func testSqueezeExcitationBranchAndLinearHead() throws {
+        var graph = InferenceGraph()
+        let channels = 24, squeeze = 8, classes = 7
+        let x = graph.input(channels: channels)
+        let spatial = graph.convolution(
+            x, weight: random([channels, 1, 5, 5]), bias: random([channels]),
+            geometry: .init(stride: 2, padding: 2, groups: channels), post: [.activation(.hardSwish)])
+        let pooled = graph.globalAveragePool(spatial)
+        let reduced = graph.convolution(
+            pooled, weight: random([squeeze, channels, 1, 1]), bias: random([squeeze]), geometry: .init(),
+            post: [.activation(.relu)])
+        let scale = graph.convolution(
+            reduced, weight: random([channels, squeeze, 1, 1]), bias: random([channels]), geometry: .init(),
+            post: [.activation(.hardSigmoid)])
+        let excited = graph.multiplyChannels(spatial, by: scale)
+        _ = graph.linear(
+            graph.globalAveragePool(excited), weight: random([classes, channels]), bias: random([classes]),
+            post: [.activation(.hardSwish)])
+        try assertSessionMatchesReference(graph, inputs: [random([2, 15, 13, channels]), random([5, 8, 8, channels])])
+    }
+
+    /// A stride-2 full 3x3 stem on 3 channels straight into a linear layer: the edges of the
+    /// plan (the NHWC input reorder, a flattened `[N, C]` output).
+    func testStemAndLinearOutputShape() throws {
+        var graph = InferenceGraph()
+        let x = graph.input(channels: 3)
+        let stem = graph.convolution(
+            x, weight: random([16, 3, 3, 3]), bias: random([16]), geometry: .init(stride: 2, padding: 1),
+            post: [.activation(.relu6)])
+        _ = graph.linear(graph.globalAveragePool(stem), weight: random([10, 16]), bias: random([10]))
+        let session = InferenceSession(graph: graph)
+        XCTAssertEqual(try session.run(random([4, 33, 31, 3])).shape, [4, 10])
+        try assertSessionMatchesReference(graph, inputs: [random([1, 33, 31, 3]), random([4, 17, 17, 3])])
+    }
+
+    /// The wrong number of channels is refused by the session as by the reference.
+    func testWrongInputChannelsIsAnError() throws {
+        var graph = InferenceGraph()
+        let x = graph.input(channels: 3)
+        _ = graph.globalAveragePool(x)
+        let session = InferenceSession(graph: graph)
+        XCTAssertThrowsError(try session.run(random([1, 8, 8, 4])))
+        XCTAssertThrowsError(try graph.evaluate(random([1, 8, 8, 4])))
+    }
+}
