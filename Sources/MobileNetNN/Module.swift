@@ -91,14 +91,19 @@ extension Module {
     ///
     /// Strict by default: a key the model lacks, a key the model has that `state` lacks, and a
     /// shape that differs are errors naming the key. PyTorch's `num_batches_tracked` counters are
-    /// ignored. Nothing is changed unless every check passes.
-    public func load(_ state: [String: Tensor], strict: Bool = true) throws {
-        let own = namedState()
+    /// ignored. Keys under one of the `excluding` prefixes (`"classifier."`, for a new head on a
+    /// pretrained backbone) are left out on both sides: not required, not loaded, not unexpected,
+    /// so the model's own values stay. Nothing is changed unless every check passes.
+    public func load(_ state: [String: Tensor], strict: Bool = true, excluding prefixes: [String] = []) throws {
+        func isExcluded(_ key: String) -> Bool { prefixes.contains { key.hasPrefix($0) } }
+        let own = namedState().filter { !isExcluded($0.key) }
         let ownKeys = Set(own.map(\.key))
         if strict {
             let missing = own.map(\.key).filter { state[$0] == nil }
             if !missing.isEmpty { throw StateError.missingKeys(missing) }
-            let unexpected = state.keys.filter { !ownKeys.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
+            let unexpected = state.keys
+                .filter { !ownKeys.contains($0) && !isExcluded($0) && !$0.hasSuffix("num_batches_tracked") }
+                .sorted()
             if !unexpected.isEmpty { throw StateError.unexpectedKeys(unexpected) }
         }
         for (key, parameter) in own {

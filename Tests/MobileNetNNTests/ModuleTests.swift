@@ -37,6 +37,35 @@ final class ModuleTests: XCTestCase {
         XCTAssertEqual((layer[0] as! Conv2D).weight.value.scalars, Array(repeating: 2, count: 8))
     }
 
+    /// A new head on a loaded backbone: the excluded keys are neither required nor loaded, and a
+    /// checkpoint's head of another shape is no error; everything else stays strict.
+    func testLoadingExcludingAPrefixKeepsThoseTensors() throws {
+        let model = Sequential([
+            Conv2D(inputChannels: 2, outputChannels: 4, kernelSize: 1),
+            Sequential([Linear(inputFeatures: 4, outputFeatures: 3)]),
+        ])
+        var state = model.stateDictionary()
+        state["0.weight"] = Tensor(repeating: 5, shape: [4, 2, 1, 1])
+        state["1.0.weight"] = Tensor(repeating: 7, shape: [10, 4])   // another head's shape
+        state["1.0.bias"] = nil
+        let head = try XCTUnwrap((model[1] as? Sequential)?[0] as? Linear)
+        let headBefore = head.weight.value.scalars
+
+        try model.load(state, excluding: ["1."])
+        XCTAssertEqual((model[0] as! Conv2D).weight.value.scalars, Array(repeating: 5, count: 8))
+        XCTAssertEqual(head.weight.value.scalars, headBefore, "the excluded head keeps its own values")
+
+        state["0.bias"] = nil
+        XCTAssertThrowsError(try model.load(state, excluding: ["1."])) { error in
+            XCTAssertEqual(error as? StateError, .missingKeys(["0.bias"]), "keys outside the prefix stay required")
+        }
+        state = model.stateDictionary()
+        state["2.weight"] = .zeros([1])
+        XCTAssertThrowsError(try model.load(state, excluding: ["1."])) { error in
+            XCTAssertEqual(error as? StateError, .unexpectedKeys(["2.weight"]))
+        }
+    }
+
     func testBatchNormTrainingUpdatesRunningStatistics() throws {
         let norm = BatchNorm2D(channels: 2, momentum: 0.1)
         norm.setTraining(true)
