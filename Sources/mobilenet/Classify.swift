@@ -26,7 +26,8 @@ struct Classify: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
-        guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
+        // Above the class count, every class is listed.
+        try FlagChecks.require("--top", top, atLeast: 1)
     }
 
     func run() throws {
