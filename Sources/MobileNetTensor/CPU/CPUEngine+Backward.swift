@@ -1,53 +1,12 @@
 import CDNNL
 
-// The backward passes as oneDNN backward primitives. Each backward primitive descriptor is created
-// with the matching forward *training* descriptor as its hint (oneDNN's requirement, and how it
-// picks a backward kernel consistent with the forward one); the hints come from the same cache the
+// The backward passes as oneDNN backward primitives. Each backward primitive is created with the
+// matching forward *training* primitive as its hint (oneDNN's requirement, and how it picks a
+// backward kernel consistent with the forward one); the hints come from the same cache the
 // forward passes use, so a recorded forward pass has already made them.
 //
 // Activations and gradients stay NHWC in memory; weights and their gradients are OIHW at the API
 // and in whatever layout the kernel chose (`format_tag_any`) inside, with reorders between.
-
-extension Propagation {
-    /// oneDNN's forward propagation kind.
-    var forwardKind: dnnl_prop_kind_t {
-        self == .training ? dnnl_forward_training : dnnl_forward_inference
-    }
-}
-
-/// The cache keys of backward primitives (``PrimitiveKey/backward(_:)``).
-enum BackwardPrimitiveKey: Hashable, Sendable {
-    case convolutionData(input: Shape, weight: Shape, geometry: ConvolutionGeometry)
-    case convolutionWeights(input: Shape, weight: Shape, hasBias: Bool, geometry: ConvolutionGeometry)
-    case batchNorm(input: Shape, epsilon: Float, statistics: NormalizationStatistics)
-    case eltwise(count: Int, algorithm: UInt32, alpha: Float, beta: Float)
-    case multiply(count: Int)
-    case globalAveragePool(input: Shape)
-    case linearData(input: Shape, weight: Shape)
-    case linearWeights(input: Shape, weight: Shape, hasBias: Bool)
-    case softmax(input: Shape)
-}
-
-extension ConvolutionGeometry {
-    /// oneDNN's convolution arguments: strides, dilations (oneDNN counts the gaps, so 0 is dense)
-    /// and the padding on each side.
-    var dnnlStrides: [Int64] { [Int64(stride), Int64(stride)] }
-    var dnnlDilations: [Int64] { [Int64(dilation - 1), Int64(dilation - 1)] }
-    var dnnlPadding: [Int64] { [Int64(padding), Int64(padding)] }
-
-    /// The weight dimensions oneDNN expects: OIHW, or `[groups, O / groups, I / groups, kH, kW]`.
-    func dnnlWeightDimensions(_ weight: Shape) -> [Int] {
-        groups == 1 ? weight.dimensions : [groups, weight[0] / groups, weight[1], weight[2], weight[3]]
-    }
-
-    func dnnlUserWeights(_ weight: Shape) throws -> dnnl_memory_desc_t {
-        try DNNL.memoryDescriptor(dnnlWeightDimensions(weight), groups == 1 ? dnnl_oihw : dnnl_goihw)
-    }
-
-    func outputShape(input: Shape, weight: Shape) -> Shape {
-        [input[0], outputExtent(input: input[1], kernel: weight[2]), outputExtent(input: input[2], kernel: weight[3]), weight[0]]
-    }
-}
 
 extension CPUEngine {
     // MARK: Convolution
@@ -65,22 +24,11 @@ extension CPUEngine {
             inputGradient = try DNNL.activationDescriptor(input)
             outputGradient = try DNNL.activationDescriptor(geometry.outputShape(input: input, weight: weight))
             userWeights = try geometry.dnnlUserWeights(weight)
-            var anyWeights = try DNNL.memoryDescriptor(geometry.dnnlWeightDimensions(weight), dnnl_format_tag_any)
-            var (source, destination) = (inputGradient, outputGradient)
-            var descriptor = dnnl_convolution_desc_t()
-            try DNNL.check(
-                dnnl_dilated_convolution_backward_data_desc_init(
-                    &descriptor, dnnl_convolution_direct, &source, &anyWeights, &destination,
-                    geometry.dnnlStrides, geometry.dnnlDilations, geometry.dnnlPadding, geometry.dnnlPadding),
-                "conv2d backward data descriptor")
-            primitive = try withUnsafePointer(to: &descriptor) {
-                try DNNLPrimitive("conv2d backward data", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-            }
-            guard let chosen = primitive.memoryDescriptor(dnnl_query_weights_md) else {
-                throw TensorError.engineFailure(operation: "conv2d backward data", status: "no weights layout")
-            }
-            weights = chosen
-            weightReorder = DNNL.equal(chosen, userWeights) ? nil : try DNNLPrimitive(reorderFrom: userWeights, to: chosen)
+            primitive = try DNNL.convolutionBackwardData(
+                inputGradient: inputGradient, weights: geometry.dnnlAnyWeights(weight), outputGradient: outputGradient,
+                geometry: geometry, hint: hint.primitive)
+            weights = try primitive.requiredMemoryDescriptor(dnnl_query_weights_md, "conv2d backward data")
+            weightReorder = DNNL.equal(weights, userWeights) ? nil : try DNNLPrimitive(reorderFrom: userWeights, to: weights)
         }
     }
 
@@ -99,24 +47,12 @@ extension CPUEngine {
             outputGradient = try DNNL.activationDescriptor(geometry.outputShape(input: inputShape, weight: weight))
             biasGradient = try DNNL.memoryDescriptor([weight[0]], dnnl_a)
             userWeights = try geometry.dnnlUserWeights(weight)
-            var anyWeights = try DNNL.memoryDescriptor(geometry.dnnlWeightDimensions(weight), dnnl_format_tag_any)
-            var (source, destination, bias) = (input, outputGradient, biasGradient)
-            var descriptor = dnnl_convolution_desc_t()
-            try DNNL.check(
-                withUnsafeMutablePointer(to: &bias) { biasPointer in
-                    dnnl_dilated_convolution_backward_weights_desc_init(
-                        &descriptor, dnnl_convolution_direct, &source, &anyWeights, hasBias ? biasPointer : nil, &destination,
-                        geometry.dnnlStrides, geometry.dnnlDilations, geometry.dnnlPadding, geometry.dnnlPadding)
-                },
-                "conv2d backward weights descriptor")
-            primitive = try withUnsafePointer(to: &descriptor) {
-                try DNNLPrimitive("conv2d backward weights", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-            }
-            guard let chosen = primitive.memoryDescriptor(dnnl_query_diff_weights_md) else {
-                throw TensorError.engineFailure(operation: "conv2d backward weights", status: "no weight gradient layout")
-            }
-            weightGradient = chosen
-            weightReorder = DNNL.equal(chosen, userWeights) ? nil : try DNNLPrimitive(reorderFrom: chosen, to: userWeights)
+            primitive = try DNNL.convolutionBackwardWeights(
+                input: input, weightGradient: geometry.dnnlAnyWeights(weight), biasGradient: hasBias ? biasGradient : nil,
+                outputGradient: outputGradient, geometry: geometry, hint: hint.primitive)
+            weightGradient = try primitive.requiredMemoryDescriptor(dnnl_query_diff_weights_md, "conv2d backward weights")
+            weightReorder = DNNL.equal(weightGradient, userWeights)
+                ? nil : try DNNLPrimitive(reorderFrom: weightGradient, to: userWeights)
         }
     }
 
@@ -153,7 +89,7 @@ extension CPUEngine {
     ) throws -> Tensor {
         try cache.serialized {
             let plan = try convolutionBackwardDataPlan(input: inputShape, weight: weight.shape, geometry: geometry)
-            let weights = try reorderIfNeeded(weight, plan.weightReorder, from: plan.userWeights, to: plan.weights)
+            let weights = try reordered(weight, plan.weightReorder, from: plan.userWeights, to: plan.weights)
             let inputGradient = Tensor(uninitializedShape: inputShape)
             try plan.primitive.execute("conv2d backward data", [
                 .init(DNNL_ARG_DIFF_DST, plan.outputGradient, outputGradient.storage.pointer),
@@ -195,61 +131,7 @@ extension CPUEngine {
         }
     }
 
-    /// `weight`'s storage, or a copy reordered into the kernel's layout when `reorder` is given.
-    private func reorderIfNeeded(
-        _ weight: Tensor, _ reorder: DNNLPrimitive?, from user: dnnl_memory_desc_t, to chosen: dnnl_memory_desc_t
-    ) throws -> TensorStorage {
-        guard let reorder else { return weight.storage }
-        let storage = TensorStorage(uninitializedCount: (DNNL.size(of: chosen) + 3) / 4)
-        try reorder.execute("weight reorder", [
-            .init(DNNL_ARG_FROM, user, weight.storage.pointer),
-            .init(DNNL_ARG_TO, chosen, storage.pointer),
-        ])
-        return storage
-    }
-
-    /// Runs a one-source primitive (`SRC` to `DST`) on `input`, into a new tensor of `outputShape`.
-    func runUnary(_ operation: String, _ plan: UnaryPlan, _ input: Tensor, outputShape: Shape) throws -> Tensor {
-        let output = Tensor(uninitializedShape: outputShape)
-        try plan.primitive.execute(operation, [
-            .init(DNNL_ARG_SRC, plan.source, input.storage.pointer),
-            .init(DNNL_ARG_DST, plan.destination, output.storage.pointer),
-        ])
-        return output
-    }
-
-    /// Multiplies the elements of `tensor`, which the caller has just created and alone holds, by `factor`.
-    private func scaleInPlace(_ tensor: Tensor, by factor: Float) throws {
-        let plan = try eltwisePlan(
-            count: tensor.elementCount, algorithm: dnnl_eltwise_linear, alpha: factor, beta: 0, propagation: .inference)
-        try plan.primitive.execute("scale", [
-            .init(DNNL_ARG_SRC, plan.data, tensor.storage.pointer),
-            .init(DNNL_ARG_DST, plan.data, tensor.storage.pointer),
-        ])
-    }
-
     // MARK: Batch normalization
-
-    final class BatchNormBackwardPlan: @unchecked Sendable {
-        let primitive: DNNLPrimitive
-        let data: dnnl_memory_desc_t
-        let channel: dnnl_memory_desc_t
-
-        init(_ shape: Shape, epsilon: Float, statistics: NormalizationStatistics, hint: DNNLPrimitive) throws {
-            data = try DNNL.activationDescriptor(shape)
-            channel = try DNNL.memoryDescriptor([shape[3]], dnnl_a)
-            let flags = DNNL.batchNormalizationFlags(batchStatistics: statistics != .fixed)
-            var (gradient, source) = (data, data)
-            var descriptor = dnnl_batch_normalization_desc_t()
-            // `dnnl_backward` (not `_data`): the scale and shift gradients come from the same pass.
-            try DNNL.check(
-                dnnl_batch_normalization_backward_desc_init(&descriptor, dnnl_backward, &gradient, &source, epsilon, flags),
-                "batchNorm backward descriptor")
-            primitive = try withUnsafePointer(to: &descriptor) {
-                try DNNLPrimitive("batchNorm backward", operationDescriptor: UnsafeRawPointer($0), hint: hint)
-            }
-        }
-    }
 
     public func batchNormalizationBackward(
         _ outputGradient: Tensor, input: Tensor, mean: Tensor, variance: Tensor, scale: Tensor, epsilon: Float,
@@ -258,48 +140,34 @@ extension CPUEngine {
         try cache.serialized {
             let shape = input.shape
             let plan = try cache.plan(for: .backward(.batchNorm(input: shape, epsilon: epsilon, statistics: statistics))) {
-                let (hint, _, _) = try batchNormPrimitive(
-                    shape, epsilon: epsilon, training: statistics == .batch, propagation: .training)
-                return try BatchNormBackwardPlan(shape, epsilon: epsilon, statistics: statistics, hint: hint)
+                let hint = try batchNormPlan(shape, epsilon: epsilon, training: statistics == .batch, propagation: .training)
+                let primitive = try DNNL.batchNormalizationBackward(
+                    data: hint.data, epsilon: epsilon, flags: DNNL.batchNormalizationFlags(batchStatistics: statistics != .fixed),
+                    hint: hint.primitive)
+                return BatchNormPlan(primitive, layoutsOf: hint)
             }
+            let (data, channel) = (plan.data, plan.channel)
             let inputGradient = Tensor(uninitializedShape: shape)
             let scaleGradient = Tensor(uninitializedShape: [shape[3]])
             let shiftGradient = Tensor(uninitializedShape: [shape[3]])
             try plan.primitive.execute("batchNorm backward", [
-                .init(DNNL_ARG_SRC, plan.data, input.storage.pointer),
-                .init(DNNL_ARG_MEAN, plan.channel, mean.storage.pointer),
-                .init(DNNL_ARG_VARIANCE, plan.channel, variance.storage.pointer),
-                .init(DNNL_ARG_SCALE, plan.channel, scale.storage.pointer),
+                .init(DNNL_ARG_SRC, data, input.storage.pointer),
+                .init(DNNL_ARG_MEAN, channel, mean.storage.pointer),
+                .init(DNNL_ARG_VARIANCE, channel, variance.storage.pointer),
+                .init(DNNL_ARG_SCALE, channel, scale.storage.pointer),
                 // oneDNN 2.6 insists on a shift buffer here although β enters no gradient and the
                 // kernels never read it; the scale's buffer stands in.
-                .init(DNNL_ARG_SHIFT, plan.channel, scale.storage.pointer),
-                .init(DNNL_ARG_DIFF_DST, plan.data, outputGradient.storage.pointer),
-                .init(DNNL_ARG_DIFF_SRC, plan.data, inputGradient.storage.pointer),
-                .init(DNNL_ARG_DIFF_SCALE, plan.channel, scaleGradient.storage.pointer),
-                .init(DNNL_ARG_DIFF_SHIFT, plan.channel, shiftGradient.storage.pointer),
+                .init(DNNL_ARG_SHIFT, channel, scale.storage.pointer),
+                .init(DNNL_ARG_DIFF_DST, data, outputGradient.storage.pointer),
+                .init(DNNL_ARG_DIFF_SRC, data, inputGradient.storage.pointer),
+                .init(DNNL_ARG_DIFF_SCALE, channel, scaleGradient.storage.pointer),
+                .init(DNNL_ARG_DIFF_SHIFT, channel, shiftGradient.storage.pointer),
             ])
             return (inputGradient, scaleGradient, shiftGradient)
         }
     }
 
     // MARK: Element-wise
-
-    final class EltwiseBackwardPlan: @unchecked Sendable {
-        let primitive: DNNLPrimitive
-        let data: dnnl_memory_desc_t
-
-        init(count: Int, algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float, hint: EltwisePlan) throws {
-            data = try DNNL.flatDescriptor(count)
-            var (gradient, source) = (data, data)
-            var descriptor = dnnl_eltwise_desc_t()
-            try DNNL.check(
-                dnnl_eltwise_backward_desc_init(&descriptor, algorithm, &gradient, &source, alpha, beta),
-                "eltwise backward descriptor")
-            primitive = try withUnsafePointer(to: &descriptor) {
-                try DNNLPrimitive("eltwise backward", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-            }
-        }
-    }
 
     /// The single eltwise algorithm whose backward pass gives `kind`'s derivative (times a
     /// constant factor). Hard-sigmoid, a composition in the forward pass, is a clip to (-3, 3)
@@ -322,7 +190,9 @@ extension CPUEngine {
             let plan = try cache.plan(for: .backward(key)) {
                 let hint = try eltwisePlan(
                     count: count, algorithm: step.algorithm, alpha: step.alpha, beta: step.beta, propagation: .training)
-                return try EltwiseBackwardPlan(count: count, algorithm: step.algorithm, alpha: step.alpha, beta: step.beta, hint: hint)
+                let primitive = try DNNL.eltwiseBackward(
+                    step.algorithm, data: hint.data, alpha: step.alpha, beta: step.beta, hint: hint.primitive)
+                return EltwisePlan(primitive, layoutOf: hint)
             }
             let inputGradient = Tensor(uninitializedShape: input.shape)
             try plan.primitive.execute("activation \(kind) backward", [
@@ -343,10 +213,7 @@ extension CPUEngine {
         try cache.serialized {
             let shape = input.shape
             let count = input.elementCount
-            let multiply = try cache.plan(for: .backward(.multiply(count: count))) {
-                let flat = try DNNL.flatDescriptor(count)
-                return try BinaryPlan(algorithm: dnnl_binary_mul, lhs: flat, rhs: flat)
-            }
+            let multiply = try flatBinaryPlan(.backward(.multiply(count: count)), dnnl_binary_mul, count: count)
             let products = try runBinary("multiplyChannels scale gradient", multiply, outputGradient, input)
             let area = shape[1] * shape[2]
             if area == 1 { return try products.reshaped([shape[0], 1, 1, shape[3]]) }
@@ -361,22 +228,12 @@ extension CPUEngine {
 
     public func globalAveragePoolBackward(_ outputGradient: Tensor, inputShape: Shape) throws -> Tensor {
         try cache.serialized {
-            let outputShape: Shape = [inputShape[0], 1, 1, inputShape[3]]
             let plan = try cache.plan(for: .backward(.globalAveragePool(input: inputShape))) {
                 let hint = try globalAveragePoolPlan(inputShape, propagation: .training)
-                return try UnaryPlan("globalAveragePool backward", source: DNNL.activationDescriptor(inputShape),
-                                     destination: DNNL.activationDescriptor(outputShape)) { source, destination in
-                    var descriptor = dnnl_pooling_v2_desc_t()
-                    let kernel = [Int64(inputShape[1]), Int64(inputShape[2])]
-                    try DNNL.check(
-                        dnnl_pooling_v2_backward_desc_init(
-                            &descriptor, dnnl_pooling_avg_exclude_padding, &source, &destination,
-                            [1, 1], kernel, [0, 0], [0, 0], [0, 0]),
-                        "globalAveragePool backward descriptor")
-                    return try withUnsafePointer(to: &descriptor) {
-                        try DNNLPrimitive("globalAveragePool backward", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-                    }
-                }
+                let primitive = try DNNL.averagePoolingBackward(
+                    inputGradient: hint.source, outputGradient: hint.destination, kernel: (inputShape[1], inputShape[2]),
+                    hint: hint.primitive)
+                return UnaryPlan(primitive, source: hint.source, destination: hint.destination)
             }
             let inputGradient = Tensor(uninitializedShape: inputShape)
             try plan.primitive.execute("globalAveragePool backward", [
@@ -389,19 +246,24 @@ extension CPUEngine {
 
     // MARK: Linear
 
+    /// A backward inner product; its layouts are the forward plan's (all plain: `[N, I]`, `[O, I]`).
+    final class BackwardLinearPlan: @unchecked Sendable {
+        let primitive: DNNLPrimitive
+        let layouts: LinearPlan
+
+        init(primitive: DNNLPrimitive, layouts: LinearPlan) {
+            self.primitive = primitive
+            self.layouts = layouts
+        }
+    }
+
     public func linearBackwardData(_ outputGradient: Tensor, weight: Tensor) throws -> Tensor {
         try cache.serialized {
             let inputShape: Shape = [outputGradient.shape[0], weight.shape[1]]
             let plan = try cache.plan(for: .backward(.linearData(input: inputShape, weight: weight.shape))) {
                 let hint = try linearPlan(input: inputShape, weight: weight.shape, hasBias: false, propagation: .training)
-                var (source, weights, destination) = (hint.source, hint.weights, hint.destination)
-                var descriptor = dnnl_inner_product_desc_t()
-                try DNNL.check(
-                    dnnl_inner_product_backward_data_desc_init(&descriptor, &source, &weights, &destination),
-                    "linear backward data descriptor")
-                let primitive = try withUnsafePointer(to: &descriptor) {
-                    try DNNLPrimitive("linear backward data", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-                }
+                let primitive = try DNNL.innerProductBackwardData(
+                    inputGradient: hint.source, weights: hint.weights, outputGradient: hint.destination, hint: hint.primitive)
                 return BackwardLinearPlan(primitive: primitive, layouts: hint)
             }
             let inputGradient = Tensor(uninitializedShape: inputShape)
@@ -420,17 +282,9 @@ extension CPUEngine {
             let key = BackwardPrimitiveKey.linearWeights(input: input.shape, weight: weightShape, hasBias: hasBias)
             let plan = try cache.plan(for: .backward(key)) {
                 let hint = try linearPlan(input: input.shape, weight: weightShape, hasBias: hasBias, propagation: .training)
-                var (source, weights, bias, destination) = (hint.source, hint.weights, hint.bias, hint.destination)
-                var descriptor = dnnl_inner_product_desc_t()
-                try DNNL.check(
-                    withUnsafeMutablePointer(to: &bias) { biasPointer in
-                        dnnl_inner_product_backward_weights_desc_init(
-                            &descriptor, &source, &weights, hasBias ? biasPointer : nil, &destination)
-                    },
-                    "linear backward weights descriptor")
-                let primitive = try withUnsafePointer(to: &descriptor) {
-                    try DNNLPrimitive("linear backward weights", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-                }
+                let primitive = try DNNL.innerProductBackwardWeights(
+                    input: hint.source, weightGradient: hint.weights, biasGradient: hasBias ? hint.bias : nil,
+                    outputGradient: hint.destination, hint: hint.primitive)
                 return BackwardLinearPlan(primitive: primitive, layouts: hint)
             }
             let weightGradient = Tensor(uninitializedShape: weightShape)
@@ -448,42 +302,15 @@ extension CPUEngine {
         }
     }
 
-    /// A backward inner product; its layouts are the forward plan's (all plain: `[N, I]`, `[O, I]`).
-    final class BackwardLinearPlan: @unchecked Sendable {
-        let primitive: DNNLPrimitive
-        let layouts: LinearPlan
-
-        init(primitive: DNNLPrimitive, layouts: LinearPlan) {
-            self.primitive = primitive
-            self.layouts = layouts
-        }
-    }
-
     // MARK: Softmax
-
-    public func logSoftmax(_ input: Tensor) throws -> Tensor {
-        try cache.serialized {
-            let plan = try softmaxPlan(input.shape, algorithm: dnnl_softmax_log, propagation: .inference)
-            return try runUnary("logSoftmax", plan, input, outputShape: input.shape)
-        }
-    }
 
     public func softmaxBackward(_ outputGradient: Tensor, output: Tensor) throws -> Tensor {
         try cache.serialized {
             let shape = output.shape
             let plan = try cache.plan(for: .backward(.softmax(input: shape))) {
                 let hint = try softmaxPlan(shape, algorithm: dnnl_softmax_accurate, propagation: .training)
-                return try UnaryPlan("softmax backward", source: hint.source, destination: hint.destination) { source, destination in
-                    var outputGradient = destination
-                    var descriptor = dnnl_softmax_v2_desc_t()
-                    try DNNL.check(
-                        dnnl_softmax_v2_backward_desc_init(
-                            &descriptor, dnnl_softmax_accurate, &source, &outputGradient, &destination, 1),
-                        "softmax backward descriptor")
-                    return try withUnsafePointer(to: &descriptor) {
-                        try DNNLPrimitive("softmax backward", operationDescriptor: UnsafeRawPointer($0), hint: hint.primitive)
-                    }
-                }
+                let primitive = try DNNL.softmaxBackward(dnnl_softmax_accurate, data: hint.source, axis: 1, hint: hint.primitive)
+                return UnaryPlan(primitive, source: hint.source, destination: hint.destination)
             }
             let inputGradient = Tensor(uninitializedShape: shape)
             try plan.primitive.execute("softmax backward", [

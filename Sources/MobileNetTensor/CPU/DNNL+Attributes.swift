@@ -1,0 +1,79 @@
+import CDNNL
+
+// What a primitive does besides its operation: post-ops fused at its end, where its scratch
+// space comes from; and the algorithm choices that map this package's concepts to oneDNN's.
+
+extension Propagation {
+    /// oneDNN's forward propagation kind.
+    var forwardKind: dnnl_prop_kind_t {
+        self == .training ? dnnl_forward_training : dnnl_forward_inference
+    }
+}
+
+extension DNNL {
+    /// Work fused into the end of a primitive, in order.
+    enum PostOperation: Hashable {
+        /// `destination += result`: adds into what the destination buffer already holds.
+        case sum
+        /// An element-wise function of the result so far.
+        case eltwise(dnnl_alg_kind_t, alpha: Float, beta: Float)
+
+        /// An activation as the eltwise post-ops that compute it.
+        static func activation(_ kind: Activation) -> [PostOperation] {
+            eltwiseSteps(kind).map { .eltwise($0.0, alpha: $0.1, beta: $0.2) }
+        }
+    }
+
+    /// An activation as oneDNN eltwise algorithms `(algorithm, alpha, beta)`, applied in order.
+    /// oneDNN 2.6 has no hard-sigmoid, so it runs as `x / 6 + 0.5` followed by a clip to [0, 1].
+    static func eltwiseSteps(_ kind: Activation) -> [(dnnl_alg_kind_t, Float, Float)] {
+        switch kind {
+        case .identity: []
+        case .relu: [(dnnl_eltwise_relu, 0, 0)]
+        case .relu6: [(dnnl_eltwise_clip_v2, 0, 6)]
+        case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
+        case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6.0, 0.5), (dnnl_eltwise_clip_v2, 0, 1)]
+        }
+    }
+
+    /// Batch-norm flags: learned scale and shift, and the given running statistics unless
+    /// `batchStatistics` (training mode, which computes the batch's own).
+    static func batchNormalizationFlags(batchStatistics: Bool) -> UInt32 {
+        let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue
+        return batchStatistics ? flags : flags | dnnl_use_global_stats.rawValue
+    }
+
+    /// A primitive's attributes: `post` fused at its end and, with `userScratchpad`, scratch space
+    /// the caller passes at each execution (`DNNL_ARG_SCRATCHPAD`) instead of oneDNN's own buffer,
+    /// which is shared between threads.
+    final class Attributes {
+        let attributes: dnnl_primitive_attr_t
+
+        init(post: [PostOperation] = [], userScratchpad: Bool = false) throws {
+            var attributes: dnnl_primitive_attr_t?
+            try DNNL.check(dnnl_primitive_attr_create(&attributes), "attributes")
+            guard let attributes else { throw TensorError.engineFailure(operation: "attributes", status: "none") }
+            self.attributes = attributes
+            if userScratchpad {
+                try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
+            }
+            guard !post.isEmpty else { return }
+            var operations: dnnl_post_ops_t?
+            try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
+            defer { dnnl_post_ops_destroy(operations) }
+            for operation in post {
+                switch operation {
+                case .sum:
+                    try DNNL.check(dnnl_post_ops_append_sum(operations, 1), "sum post-op")
+                case let .eltwise(algorithm, alpha, beta):
+                    try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
+                }
+            }
+            try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")
+        }
+
+        deinit {
+            dnnl_primitive_attr_destroy(attributes)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import CDNNL
+
+/// Weights and biases in the layouts plans chose, shared by all the plans of a session that chose
+/// the same layout (the worker plans of ``InferenceSession/BatchParallelism/acrossImages`` all
+/// do), so that each is reordered and held once.
+final class InferenceConstants {
+    /// By the graph tensor's storage (the session's graph keeps it alive): each layout made of it.
+    private var made: [ObjectIdentifier: [(layout: dnnl_memory_desc_t, storage: TensorStorage)]] = [:]
+
+    var bytes: Int {
+        made.values.joined().reduce(0) { $0 + DNNL.size(of: $1.layout) }
+    }
+
+    /// `tensor` (laid out as `userLayout`) in `layout`, made on first request.
+    func storage(for tensor: Tensor, in layout: dnnl_memory_desc_t, userLayout: dnnl_memory_desc_t) throws -> TensorStorage {
+        let key = ObjectIdentifier(tensor.storage)
+        if let found = made[key]?.first(where: { DNNL.equal($0.layout, layout) }) { return found.storage }
+        let storage = TensorStorage(uninitializedCount: (DNNL.size(of: layout) + 3) / 4)
+        if DNNL.equal(layout, userLayout) {
+            storage.pointer.update(from: tensor.storage.pointer, count: tensor.elementCount)
+        } else {
+            let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: layout)
+            try reorder.execute("weight reorder", [
+                .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
+                .init(DNNL_ARG_TO, layout, storage.pointer),
+            ])
+        }
+        made[key, default: []].append((layout, storage))
+        return storage
+    }
+}

@@ -1,0 +1,147 @@
+import CDNNL
+
+/// The primitives, buffers and argument lists of one graph at one input shape.
+///
+/// Compiling walks the graph's steps once (`InferencePlan+Steps.swift`): each step becomes one
+/// primitive with its post-ops (and a reorder where a layout must change), its output gets a
+/// buffer from the ``BufferPool`` and every argument a memory object. Running sets the two edge
+/// memories to the caller's buffers and submits the primitives in order.
+final class InferencePlan {
+    struct Execution {
+        let primitive: DNNLPrimitive
+        var arguments: [dnnl_exec_arg_t]
+    }
+
+    /// Where a value lives: its layout, element type and buffer.
+    struct Placement {
+        var descriptor: dnnl_memory_desc_t
+        var buffer: BufferID
+        /// Logical oneDNN dims: `[N, C, H, W]` or `[N, C]`.
+        var dimensions: [Int]
+        var type: DType = .float32
+
+        /// The value's shape as the API sees it: NHWC `[N, H, W, C]`.
+        var nhwcShape: Shape { [dimensions[0], dimensions[2], dimensions[3], dimensions[1]] }
+    }
+
+    var executions: [Execution] = []
+    /// Memory objects of every argument, kept alive for the executions that name them.
+    var memories: [DNNLMemory] = []
+    /// Weights and biases in the layouts their primitives chose (held by the session, shared with
+    /// its other plans).
+    let sharedConstants: InferenceConstants
+    var pool = BufferPool()
+    /// The caller's NHWC batch and the caller's output; their buffers are set on every run.
+    let inputMemory: DNNLMemory
+    var outputMemory: DNNLMemory!
+    private(set) var outputShape: Shape = []
+    /// The scratch space primitives ask for, one buffer the plan owns for all of them (oneDNN's
+    /// own is shared between threads).
+    private var scratchpad: TensorStorage?
+    private(set) var implementations: [String] = []
+
+    init(graph: InferenceGraph, inputShape: Shape, constants sharedConstants: InferenceConstants) throws {
+        self.sharedConstants = sharedConstants
+        guard inputShape.rank == 4 else {
+            throw TensorError.shapeMismatch(operation: "inference input", expected: "rank 4 (NHWC)", actual: inputShape)
+        }
+        let lastUses = graph.lastUses
+        var placements: [Placement?] = Array(repeating: nil, count: graph.steps.count)
+        let inputDimensions = [inputShape[0], inputShape[3], inputShape[1], inputShape[2]]
+        inputMemory = try DNNLMemory(try DNNL.activationDescriptor(inputShape), nil)
+        memories.append(inputMemory)
+
+        for (index, step) in graph.steps.enumerated() {
+            defer {
+                // Buffers of values read for the last time here return to the pool, after this
+                // step's own output buffer was taken (it must not overwrite what it reads).
+                for value in step.inputs where lastUses[value.index] == index {
+                    pool.release(placements[value.index]!.buffer)
+                }
+            }
+            switch step {
+            case let .input(channels):
+                guard inputShape[3] == channels else {
+                    throw TensorError.shapeMismatch(operation: "inference input", expected: "\(channels) channels last", actual: inputShape)
+                }
+                placements[index] = Placement(descriptor: inputMemory.descriptor, buffer: .callerInput, dimensions: inputDimensions)
+            case let .convolution(x, weight, bias, geometry, post):
+                placements[index] = try compileConvolution(
+                    source: placements[x.index]!, weight: weight, bias: bias, geometry: geometry, post: post,
+                    placements: placements, lastUses: lastUses, step: index)
+            case let .globalAveragePool(x):
+                placements[index] = try compilePooling(source: placements[x.index]!)
+            case let .multiplyChannels(x, scale):
+                placements[index] = try compileMultiply(
+                    source: placements[x.index]!, scale: placements[scale.index]!, inPlace: lastUses[x.index] == index)
+            case let .linear(x, weight, bias, post):
+                placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post)
+            }
+        }
+        outputShape = try compileOutput(placements[graph.output.index]!)
+        try attachScratchpad()
+    }
+
+    /// Gives every primitive that needs scratch space the plan's scratchpad buffer, sized for the largest.
+    private func attachScratchpad() throws {
+        let needs = executions.map(\.primitive.scratchpad)
+        let bytes = needs.map { $0?.bytes ?? 0 }.max() ?? 0
+        guard bytes > 0 else { return }
+        let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
+        scratchpad = storage
+        for (index, need) in needs.enumerated() {
+            guard let need, need.bytes > 0 else { continue }
+            let memory = try DNNLMemory(need.layout, UnsafeMutableRawPointer(storage.pointer))
+            memories.append(memory)
+            executions[index].arguments.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory.memory))
+        }
+    }
+
+    func run(_ input: Tensor) throws -> Tensor {
+        let output = Tensor(uninitializedShape: outputShape)
+        try run(input: input.storage.pointer, output: output.storage.pointer, on: DNNL.stream)
+        return output
+    }
+
+    /// Runs the plan from the NHWC batch at `input` into `output` (``outputShape``).
+    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, on stream: dnnl_stream_t) throws {
+        try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
+        try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
+        for execution in executions {
+            try execution.primitive.submit("inference step", execution.arguments, on: stream)
+        }
+        try DNNL.wait(stream, "inference")
+    }
+
+    // MARK: Memory objects
+
+    /// A memory object for `descriptor` over `buffer`.
+    func memory(_ descriptor: dnnl_memory_desc_t, buffer: BufferID) throws -> dnnl_memory_t {
+        switch buffer {
+        case .callerInput:
+            return inputMemory.memory
+        case let .pooled(index):
+            let memory = try DNNLMemory(descriptor, pool.pointer(index))
+            memories.append(memory)
+            return memory.memory
+        }
+    }
+
+    /// A memory object over `tensor` in `descriptor`, reordered from `userLayout` once per session.
+    func constant(_ descriptor: dnnl_memory_desc_t, from tensor: Tensor, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
+        let storage = try sharedConstants.storage(for: tensor, in: descriptor, userLayout: userLayout)
+        let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
+        memories.append(memory)
+        return memory.memory
+    }
+
+    func append(_ primitive: DNNLPrimitive, _ arguments: [(Int32, dnnl_memory_t)]) {
+        executions.append(Execution(primitive: primitive, arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }))
+        implementations.append(primitive.implementationName)
+    }
+
+    /// A fresh placement for a value of `dimensions` laid out as `descriptor`.
+    func allocate(_ descriptor: dnnl_memory_desc_t, dimensions: [Int], type: DType = .float32) -> Placement {
+        Placement(descriptor: descriptor, buffer: pool.allocate(DNNL.size(of: descriptor)), dimensions: dimensions, type: type)
+    }
+}

@@ -1,0 +1,158 @@
+import CDNNL
+import Dispatch
+import Synchronization
+
+/// An ``InferenceGraph`` compiled into fused oneDNN primitives, once per input shape.
+///
+/// What makes it fast is what it avoids moving: every convolution runs with its bias, residual add
+/// (a `sum` post-op writing into the shortcut's buffer) and activations fused; activations stay
+/// in the blocked layout oneDNN picks (`format_tag_any`, usually `nChw16c`) from the first layer
+/// to the last, with reorders only at the edges; weights are reordered once at compile time; and
+/// buffers are allocated once, reused by liveness, so a steady-state run allocates nothing but
+/// its output.
+///
+/// A batch of several images can be spread over the threads in two ways (``BatchParallelism``):
+/// every primitive splitting its work over all threads, or each thread running whole images on
+/// its own. The second is what a batch wants: a MobileNet has about seventy primitives, and
+/// threads that share each of them meet at seventy barriers per image, each waiting for the
+/// slowest; threads with images of their own never wait, and one image's activations stay in
+/// one core's cache.
+public final class InferenceSession: @unchecked Sendable {
+    /// How a run spreads a batch over oneDNN's threads (``CPUEngine/threadCount``).
+    public enum BatchParallelism: Hashable, Sendable {
+        /// Each thread takes the next image of the batch (a few at small resolutions, see
+        /// ``pixelsPerTask``) and runs the whole network on it alone, with primitives compiled
+        /// for one thread; used when the batch has at least two images and there are at least
+        /// two threads.
+        case acrossImages
+        /// The whole batch goes through each primitive in turn, every primitive using all threads.
+        case withinPrimitives
+    }
+
+    public let graph: InferenceGraph
+    /// How ``run(_:)`` spreads a batch; `.acrossImages` unless set.
+    public var batchParallelism: BatchParallelism {
+        get { lock.withLock { _ in parallelism } }
+        set { lock.withLock { _ in parallelism = newValue } }
+    }
+
+    private let lock = Mutex(())
+    private var parallelism = BatchParallelism.acrossImages
+    private var plans: [Shape: InferencePlan] = [:]
+    /// Weights in the layouts the plans chose, shared between plans.
+    private let constants = InferenceConstants()
+    /// One single-thread plan (and stream) per worker thread, by the shape of a worker's task.
+    private var workerPlans: [Shape: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
+
+    public init(graph: InferenceGraph) {
+        self.graph = graph
+    }
+
+    /// Runs the graph on an NHWC batch; compiles on the first call with a new shape. Uses the
+    /// process-wide ``CPUEngine/threadCount``, whichever thread calls.
+    public func run(_ input: Tensor) throws -> Tensor {
+        try serialized {
+            let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
+            if parallelism == .acrossImages, workers > 1 {
+                return try runAcrossImages(input, workers: workers)
+            }
+            return try plan(for: input.shape).run(input)
+        }
+    }
+
+    /// The oneDNN kernel of each primitive for this input shape, e.g. `jit:avx512_core`, in order.
+    public func implementations(for inputShape: Shape) throws -> [String] {
+        try serialized {
+            try plan(for: inputShape).implementations
+        }
+    }
+
+    /// Bytes of weights and biases the session's plans hold, in their chosen layouts (each layout
+    /// of a tensor once, however many plans use it).
+    public var weightBytes: Int {
+        lock.withLock { _ in constants.bytes }
+    }
+
+    /// Runs `body` holding the session's lock, with the calling thread on the process-wide
+    /// ``CPUEngine/threadCount`` (plans are created and run with it).
+    private func serialized<Result>(_ body: () throws -> Result) throws -> Result {
+        try lock.withLock { _ in
+            CPUEngine.applyThreadCount()
+            return try body()
+        }
+    }
+
+    private func plan(for shape: Shape) throws -> InferencePlan {
+        if let plan = plans[shape] { return plan }
+        let plan = try InferencePlan(graph: graph, inputShape: shape, constants: constants)
+        plans[shape] = plan
+        return plan
+    }
+
+    /// About as many pixels as a worker's task should hold: one image at ImageNet sizes, a few
+    /// small ones together (at 32x32 one image is too little work for seventy primitive calls).
+    static let pixelsPerTask = 112 * 112
+
+    /// Images per worker task for a batch of `batch` images of `height` x `width`.
+    static func imagesPerTask(batch: Int, workers: Int, height: Int, width: Int) -> Int {
+        max(1, min(batch / workers, pixelsPerTask / max(1, height * width)))
+    }
+
+    /// `workers` single-thread plans for `shape`, compiled on first use.
+    private func workerPlans(for shape: Shape, workers: Int) throws -> [(plan: InferencePlan, stream: DNNL.Stream)] {
+        var compiled = workerPlans[shape] ?? []
+        if compiled.count < workers {
+            // oneDNN splits a primitive's work by the thread count it was created with, so these
+            // are created, like they will run, with one thread.
+            CPUEngine.applyThreadCount(1)
+            defer { CPUEngine.applyThreadCount() }
+            while compiled.count < workers {
+                compiled.append((try InferencePlan(graph: graph, inputShape: shape, constants: constants), try DNNL.Stream()))
+            }
+            workerPlans[shape] = compiled
+        }
+        return compiled
+    }
+
+    /// `workers` threads each take the next few images and run them through plans of their own.
+    private func runAcrossImages(_ input: Tensor, workers: Int) throws -> Tensor {
+        let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+        let perTask = Self.imagesPerTask(batch: batch, workers: workers, height: height, width: width)
+        // Plans by images per task: `perTask`, and the smaller last task when it does not divide the batch.
+        var plansBySize: [Int: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
+        for size in Set([perTask, batch % perTask]) where size > 0 {
+            plansBySize[size] = try workerPlans(for: [size, height, width, channels], workers: workers)
+        }
+        let taskOutput = plansBySize[perTask]![0].plan.outputShape
+        let outputRow = taskOutput.elementCount / perTask
+        let output = Tensor(uninitializedShape: Shape([batch] + taskOutput.dimensions.dropFirst()))
+        let inputRow = height * width * channels
+        nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
+        nonisolated(unsafe) let destination = output.storage.pointer
+        nonisolated(unsafe) let plans = plansBySize
+        let tasks = (batch + perTask - 1) / perTask
+        let next = Atomic(0)
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            // A worker's primitives run on its own thread alone; the thread's count is put back
+            // for whatever the thread (one of Dispatch's, or the caller's) runs next.
+            let threads = CPUEngine.callingThreadCount
+            CPUEngine.applyThreadCount(1)
+            defer { CPUEngine.applyThreadCount(threads) }
+            while true {
+                let task = next.add(1, ordering: .relaxed).oldValue
+                guard task < tasks else { return }
+                let first = task * perTask
+                let (plan, stream) = plans[min(perTask, batch - first)]![worker]
+                do {
+                    try plan.run(input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream)
+                } catch {
+                    failure.withLock { $0 = $0 ?? error }
+                    return
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        return output
+    }
+}
