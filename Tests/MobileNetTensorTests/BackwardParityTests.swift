@@ -9,10 +9,6 @@ final class BackwardParityTests: XCTestCase {
     private let tolerance: Float = 1e-4
     private var generator = SplitMix64(seed: 4242)
 
-    private func random(_ shape: Shape, _ range: ClosedRange<Float> = -1...1) -> Tensor {
-        Tensor.uniform(shape, in: range, using: &generator)
-    }
-
     /// Runs `operation` on both engines and compares each returned tensor.
     private func assertEnginesAgree(
         _ label: String, file: StaticString = #filePath, line: UInt = #line, _ operation: (any ComputeEngine) throws -> [Tensor]
@@ -55,10 +51,10 @@ final class BackwardParityTests: XCTestCase {
     func testConvolutionBackwardMatchesReference() throws {
         for c in Self.convolutionCases {
             let geometry = ConvolutionGeometry(stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
-            let input = random([c.batch, c.height, c.width, c.channels])
-            let weight = random([c.outputs, c.channels / c.groups, c.kernel, c.kernel])
+            let input = generator.uniform([c.batch, c.height, c.width, c.channels])
+            let weight = generator.uniform([c.outputs, c.channels / c.groups, c.kernel, c.kernel])
             let outputShape = geometry.outputShape(input: input.shape, weight: weight.shape)
-            let gradient = random(outputShape)
+            let gradient = generator.uniform(outputShape)
             try assertEnginesAgree("conv backward data \(c)") { engine in
                 [try engine.convolution2DBackwardData(gradient, weight: weight, inputShape: input.shape, geometry: geometry)]
             }
@@ -90,10 +86,10 @@ final class BackwardParityTests: XCTestCase {
     func testBatchNormBackwardMatchesReference() throws {
         for shape: Shape in [[2, 7, 7, 19], [3, 1, 1, 40], [1, 5, 3, 16]] {
             let channels = shape[3]
-            let input = random(shape, -3...3), gradient = random(shape)
-            let scale = random([channels], 0.5...1.5), shift = random([channels])
+            let input = generator.uniform(shape, -3...3), gradient = generator.uniform(shape)
+            let scale = generator.uniform([channels], 0.5...1.5), shift = generator.uniform([channels])
             let batch = try ReferenceEngine().batchNormalizationTraining(input, scale: scale, shift: shift, epsilon: 1e-5)
-            let mean = random([channels]), variance = random([channels], 0.1...2)
+            let mean = generator.uniform([channels]), variance = generator.uniform([channels], 0.1...2)
             try assertEnginesAgree("batchNorm backward, batch statistics \(shape)") { engine in
                 let result = try engine.batchNormalizationBackward(
                     gradient, input: input, mean: batch.mean, variance: batch.variance, scale: scale, epsilon: 1e-5,
@@ -110,7 +106,7 @@ final class BackwardParityTests: XCTestCase {
 
     func testActivationBackwardMatchesReference() throws {
         // The range crosses every kink: 0 and 6 for relu6, ±3 for the hard functions.
-        let input = random([2, 7, 7, 13], -8...8), gradient = random([2, 7, 7, 13])
+        let input = generator.uniform([2, 7, 7, 13], -8...8), gradient = generator.uniform([2, 7, 7, 13])
         for kind in Activation.allCases {
             try assertEnginesAgree("activation \(kind) backward") { engine in
                 [try engine.activationBackward(gradient, input: input, kind)]
@@ -120,8 +116,8 @@ final class BackwardParityTests: XCTestCase {
 
     func testPoolingAndChannelScalingBackwardMatchReference() throws {
         for shape: Shape in [[3, 7, 5, 11], [2, 1, 1, 9], [2, 4, 4, 35]] {
-            let input = random(shape), gradient = random(shape)
-            let pooledGradient = random([shape[0], 1, 1, shape[3]])
+            let input = generator.uniform(shape), gradient = generator.uniform(shape)
+            let pooledGradient = generator.uniform([shape[0], 1, 1, shape[3]])
             try assertEnginesAgree("globalAveragePool backward \(shape)") { engine in
                 [try engine.globalAveragePoolBackward(pooledGradient, inputShape: shape)]
             }
@@ -132,7 +128,7 @@ final class BackwardParityTests: XCTestCase {
     }
 
     func testLinearSoftmaxAndLossMatchReference() throws {
-        let input = random([3, 37]), weight = random([13, 37]), gradient = random([3, 13])
+        let input = generator.uniform([3, 37]), weight = generator.uniform([13, 37]), gradient = generator.uniform([3, 13])
         try assertEnginesAgree("linear backward data") { engine in
             [try engine.linearBackwardData(gradient, weight: weight)]
         }
@@ -143,9 +139,9 @@ final class BackwardParityTests: XCTestCase {
                 return [result.weight] + (result.bias.map { [$0] } ?? [])
             }
         }
-        let logits = random([4, 10], -20...20)
+        let logits = generator.uniform([4, 10], -20...20)
         let probabilities = try ReferenceEngine().softmax(logits)
-        let softmaxGradient = random([4, 10])
+        let softmaxGradient = generator.uniform([4, 10])
         try assertEnginesAgree("softmax backward") { engine in
             [try engine.softmaxBackward(softmaxGradient, output: probabilities)]
         }
@@ -166,7 +162,7 @@ final class BackwardParityTests: XCTestCase {
     func testTrainingForwardEqualsInferenceForward() throws {
         // Training primitives (dnnl_forward_training) are separate cache entries; same numbers.
         let engine = CPUEngine.shared
-        let input = random([2, 9, 9, 21]), weight = random([21, 1, 3, 3])
+        let input = generator.uniform([2, 9, 9, 21]), weight = generator.uniform([21, 1, 3, 3])
         let geometry = ConvolutionGeometry(padding: 1, groups: 21)
         let inference = try engine.convolution2D(input, weight: weight, bias: nil, geometry: geometry, propagation: .inference)
         let before = engine.cacheStatistics.created

@@ -9,10 +9,6 @@ final class EngineParityTests: XCTestCase {
     private let tolerance: Float = 1e-4
     private var generator = SplitMix64(seed: 2024)
 
-    private func random(_ shape: Shape, _ range: ClosedRange<Float> = -1...1) -> Tensor {
-        Tensor.uniform(shape, in: range, using: &generator)
-    }
-
     /// Runs `operation` on both engines and compares.
     private func assertEnginesAgree(
         _ label: String, file: StaticString = #filePath, line: UInt = #line, _ operation: () throws -> Tensor
@@ -49,26 +45,26 @@ final class EngineParityTests: XCTestCase {
             .init(batch: 1, height: 5, width: 5, channels: 8, outputs: 3, kernel: 5),
         ]
         for c in cases {
-            let input = random([c.batch, c.height, c.width, c.channels])
-            let weight = random([c.outputs, c.channels / c.groups, c.kernel, c.kernel])
-            let bias = c.bias ? random([c.outputs]) : nil
+            let input = generator.uniform([c.batch, c.height, c.width, c.channels])
+            let weight = generator.uniform([c.outputs, c.channels / c.groups, c.kernel, c.kernel])
+            let bias = c.bias ? generator.uniform([c.outputs]) : nil
             let geometry = ConvolutionGeometry(stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups)
             try assertEnginesAgree("conv \(c)") { try conv2d(input, weight: weight, bias: bias, geometry: geometry) }
         }
     }
 
     func testConvolutionOutputShapeFollowsPyTorch() throws {
-        let input = random([2, 15, 13, 3])
-        let output = try conv2d(input, weight: random([8, 3, 3, 3]), geometry: .init(stride: 2, padding: 1))
+        let input = generator.uniform([2, 15, 13, 3])
+        let output = try conv2d(input, weight: generator.uniform([8, 3, 3, 3]), geometry: .init(stride: 2, padding: 1))
         XCTAssertEqual(output.shape, [2, 8, 7, 8])  // (15 + 2 - 3) / 2 + 1 = 8, (13 + 2 - 3) / 2 + 1 = 7
     }
 
     func testBatchNormMatchesReference() throws {
         for shape: Shape in [[2, 7, 7, 19], [3, 1, 1, 40], [1, 5, 3, 16]] {
             let channels = shape[3]
-            let input = random(shape, -3...3)
-            let mean = random([channels]), variance = random([channels], 0.1...2)
-            let scale = random([channels], 0.5...1.5), shift = random([channels])
+            let input = generator.uniform(shape, -3...3)
+            let mean = generator.uniform([channels]), variance = generator.uniform([channels], 0.1...2)
+            let scale = generator.uniform([channels], 0.5...1.5), shift = generator.uniform([channels])
             try assertEnginesAgree("batchNorm \(shape)") {
                 try batchNorm(input, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: 1e-3)
             }
@@ -86,7 +82,7 @@ final class EngineParityTests: XCTestCase {
 
     func testActivationsMatchReference() throws {
         // The range crosses every kink: 0 and 6 for relu6, ±3 for the hard functions.
-        let input = random([2, 7, 7, 13], -8...8)
+        let input = generator.uniform([2, 7, 7, 13], -8...8)
         for kind in Activation.allCases {
             try assertEnginesAgree("activation \(kind)") { try activation(input, kind) }
         }
@@ -102,20 +98,20 @@ final class EngineParityTests: XCTestCase {
     }
 
     func testAddMultiplyAndPoolMatchReference() throws {
-        let lhs = random([3, 7, 5, 11]), rhs = random([3, 7, 5, 11])
+        let lhs = generator.uniform([3, 7, 5, 11]), rhs = generator.uniform([3, 7, 5, 11])
         try assertEnginesAgree("add") { try add(lhs, rhs) }
-        let scale = random([3, 1, 1, 11], 0...1)
+        let scale = generator.uniform([3, 1, 1, 11], 0...1)
         try assertEnginesAgree("multiplyChannels") { try multiplyChannels(lhs, by: scale) }
         try assertEnginesAgree("globalAveragePool") { try globalAveragePool(lhs) }
-        let single = random([2, 1, 1, 9])
+        let single = generator.uniform([2, 1, 1, 9])
         try assertEnginesAgree("globalAveragePool 1x1") { try globalAveragePool(single) }
     }
 
     func testLinearAndSoftmaxMatchReference() throws {
-        let input = random([3, 37]), weight = random([13, 37]), bias = random([13])
+        let input = generator.uniform([3, 37]), weight = generator.uniform([13, 37]), bias = generator.uniform([13])
         try assertEnginesAgree("linear") { try linear(input, weight: weight, bias: bias) }
         try assertEnginesAgree("linear without bias") { try linear(input, weight: weight) }
-        let logits = random([4, 1000], -20...20)
+        let logits = generator.uniform([4, 1000], -20...20)
         try assertEnginesAgree("softmax") { try softmax(logits) }
         let probabilities = try softmax(logits)
         for row in 0..<4 {
@@ -125,15 +121,15 @@ final class EngineParityTests: XCTestCase {
     }
 
     func testRepeatedShapesReuseTheirPrimitives() throws {
-        let input = random([1, 9, 9, 29]), weight = random([31, 29, 1, 1])
+        let input = generator.uniform([1, 9, 9, 29]), weight = generator.uniform([31, 29, 1, 1])
         let geometry = ConvolutionGeometry()
         _ = try conv2d(input, weight: weight, geometry: geometry)
         let before = CPUEngine.shared.cacheStatistics.created
         for _ in 0..<3 {
-            _ = try conv2d(input, weight: random([31, 29, 1, 1]), geometry: geometry)
+            _ = try conv2d(input, weight: generator.uniform([31, 29, 1, 1]), geometry: geometry)
         }
         XCTAssertEqual(CPUEngine.shared.cacheStatistics.created, before, "a repeated shape must not create a primitive")
-        _ = try conv2d(random([2, 9, 9, 29]), weight: weight, geometry: geometry)
+        _ = try conv2d(generator.uniform([2, 9, 9, 29]), weight: weight, geometry: geometry)
         XCTAssertEqual(CPUEngine.shared.cacheStatistics.created, before + 1, "a new shape creates exactly one")
     }
 
@@ -154,19 +150,19 @@ final class EngineParityTests: XCTestCase {
     }
 
     func testShapeErrorsNameTheOperation() {
-        let input = random([1, 8, 8, 6])
-        XCTAssertThrowsError(try conv2d(input, weight: random([4, 5, 3, 3]), geometry: .init(padding: 1))) { error in
+        let input = generator.uniform([1, 8, 8, 6])
+        XCTAssertThrowsError(try conv2d(input, weight: generator.uniform([4, 5, 3, 3]), geometry: .init(padding: 1))) { error in
             XCTAssertTrue("\(error)".contains("conv2d weight"), "\(error)")
         }
-        XCTAssertThrowsError(try conv2d(input, weight: random([4, 2, 3, 3]), geometry: .init(groups: 4))) { error in
+        XCTAssertThrowsError(try conv2d(input, weight: generator.uniform([4, 2, 3, 3]), geometry: .init(groups: 4))) { error in
             XCTAssertTrue("\(error)".contains("groups"), "\(error)")
         }
-        XCTAssertThrowsError(try conv2d(random([8, 8, 6]), weight: random([4, 6, 1, 1]), geometry: .init()))
-        XCTAssertThrowsError(try conv2d(random([1, 2, 2, 6]), weight: random([4, 6, 5, 5]), geometry: .init()))
-        XCTAssertThrowsError(try add(input, random([1, 8, 8, 5])))
-        XCTAssertThrowsError(try linear(random([2, 5]), weight: random([3, 4])))
-        XCTAssertThrowsError(try multiplyChannels(input, by: random([1, 6])))
-        XCTAssertThrowsError(try batchNorm(input, mean: random([5]), variance: random([6]), scale: random([6]),
-                                           shift: random([6]), epsilon: 1e-5))
+        XCTAssertThrowsError(try conv2d(generator.uniform([8, 8, 6]), weight: generator.uniform([4, 6, 1, 1]), geometry: .init()))
+        XCTAssertThrowsError(try conv2d(generator.uniform([1, 2, 2, 6]), weight: generator.uniform([4, 6, 5, 5]), geometry: .init()))
+        XCTAssertThrowsError(try add(input, generator.uniform([1, 8, 8, 5])))
+        XCTAssertThrowsError(try linear(generator.uniform([2, 5]), weight: generator.uniform([3, 4])))
+        XCTAssertThrowsError(try multiplyChannels(input, by: generator.uniform([1, 6])))
+        XCTAssertThrowsError(try batchNorm(input, mean: generator.uniform([5]), variance: generator.uniform([6]), scale: generator.uniform([6]),
+                                           shift: generator.uniform([6]), epsilon: 1e-5))
     }
 }

@@ -11,10 +11,6 @@ final class InferenceGraphTests: XCTestCase {
     private let tolerance: Float = 1e-4
     private var generator = SplitMix64(seed: 31)
 
-    private func random(_ shape: Shape, _ range: ClosedRange<Float> = -1...1) -> Tensor {
-        Tensor.uniform(shape, in: range, using: &generator)
-    }
-
     private func assertSessionMatchesReference(
         _ graph: InferenceGraph, inputs: [Tensor], file: StaticString = #filePath, line: UInt = #line
     ) throws {
@@ -38,14 +34,14 @@ final class InferenceGraphTests: XCTestCase {
         let channels = 13, hidden = 39
         let x = graph.input(channels: channels)
         let expanded = graph.convolution(
-            x, weight: random([hidden, channels, 1, 1]), bias: random([hidden]), geometry: .init(), post: [.activation(.relu6)])
+            x, weight: generator.uniform([hidden, channels, 1, 1]), bias: generator.uniform([hidden]), geometry: .init(), post: [.activation(.relu6)])
         let spatial = graph.convolution(
-            expanded, weight: random([hidden, 1, 3, 3]), bias: random([hidden]),
+            expanded, weight: generator.uniform([hidden, 1, 3, 3]), bias: generator.uniform([hidden]),
             geometry: .init(padding: 1, groups: hidden), post: [.activation(.relu6)])
         _ = graph.convolution(
-            spatial, weight: random([channels, hidden, 1, 1]), bias: random([channels]), geometry: .init(), post: [.add(x)])
+            spatial, weight: generator.uniform([channels, hidden, 1, 1]), bias: generator.uniform([channels]), geometry: .init(), post: [.add(x)])
         XCTAssertEqual(graph.lastUses, [3, 2, 3, 3], "the input lives until the projection adds it")
-        try assertSessionMatchesReference(graph, inputs: [random([1, 9, 11, channels]), random([3, 7, 6, channels])])
+        try assertSessionMatchesReference(graph, inputs: [generator.uniform([1, 9, 11, channels]), generator.uniform([3, 7, 6, channels])])
     }
 
     /// Squeeze-and-excitation by hand: a pooled branch of two 1x1 convolutions (ReLU, then
@@ -56,20 +52,20 @@ final class InferenceGraphTests: XCTestCase {
         let channels = 24, squeeze = 8, classes = 7
         let x = graph.input(channels: channels)
         let spatial = graph.convolution(
-            x, weight: random([channels, 1, 5, 5]), bias: random([channels]),
+            x, weight: generator.uniform([channels, 1, 5, 5]), bias: generator.uniform([channels]),
             geometry: .init(stride: 2, padding: 2, groups: channels), post: [.activation(.hardSwish)])
         let pooled = graph.globalAveragePool(spatial)
         let reduced = graph.convolution(
-            pooled, weight: random([squeeze, channels, 1, 1]), bias: random([squeeze]), geometry: .init(),
+            pooled, weight: generator.uniform([squeeze, channels, 1, 1]), bias: generator.uniform([squeeze]), geometry: .init(),
             post: [.activation(.relu)])
         let scale = graph.convolution(
-            reduced, weight: random([channels, squeeze, 1, 1]), bias: random([channels]), geometry: .init(),
+            reduced, weight: generator.uniform([channels, squeeze, 1, 1]), bias: generator.uniform([channels]), geometry: .init(),
             post: [.activation(.hardSigmoid)])
         let excited = graph.multiplyChannels(spatial, by: scale)
         _ = graph.linear(
-            graph.globalAveragePool(excited), weight: random([classes, channels]), bias: random([classes]),
+            graph.globalAveragePool(excited), weight: generator.uniform([classes, channels]), bias: generator.uniform([classes]),
             post: [.activation(.hardSwish)])
-        try assertSessionMatchesReference(graph, inputs: [random([2, 15, 13, channels]), random([5, 8, 8, channels])])
+        try assertSessionMatchesReference(graph, inputs: [generator.uniform([2, 15, 13, channels]), generator.uniform([5, 8, 8, channels])])
     }
 
     /// A stride-2 full 3x3 stem on 3 channels straight into a linear layer: the edges of the
@@ -78,12 +74,12 @@ final class InferenceGraphTests: XCTestCase {
         var graph = InferenceGraph()
         let x = graph.input(channels: 3)
         let stem = graph.convolution(
-            x, weight: random([16, 3, 3, 3]), bias: random([16]), geometry: .init(stride: 2, padding: 1),
+            x, weight: generator.uniform([16, 3, 3, 3]), bias: generator.uniform([16]), geometry: .init(stride: 2, padding: 1),
             post: [.activation(.relu6)])
-        _ = graph.linear(graph.globalAveragePool(stem), weight: random([10, 16]), bias: random([10]))
+        _ = graph.linear(graph.globalAveragePool(stem), weight: generator.uniform([10, 16]), bias: generator.uniform([10]))
         let session = InferenceSession(graph: graph)
-        XCTAssertEqual(try session.run(random([4, 33, 31, 3])).shape, [4, 10])
-        try assertSessionMatchesReference(graph, inputs: [random([1, 33, 31, 3]), random([4, 17, 17, 3])])
+        XCTAssertEqual(try session.run(generator.uniform([4, 33, 31, 3])).shape, [4, 10])
+        try assertSessionMatchesReference(graph, inputs: [generator.uniform([1, 33, 31, 3]), generator.uniform([4, 17, 17, 3])])
     }
 
     /// The wrong number of channels is refused by the session as by the reference.
@@ -92,7 +88,7 @@ final class InferenceGraphTests: XCTestCase {
         let x = graph.input(channels: 3)
         _ = graph.globalAveragePool(x)
         let session = InferenceSession(graph: graph)
-        XCTAssertThrowsError(try session.run(random([1, 8, 8, 4])))
-        XCTAssertThrowsError(try graph.evaluate(random([1, 8, 8, 4])))
+        XCTAssertThrowsError(try session.run(generator.uniform([1, 8, 8, 4])))
+        XCTAssertThrowsError(try graph.evaluate(generator.uniform([1, 8, 8, 4])))
     }
 }

@@ -15,3 +15,10 @@ func relativeError(_ fast: Tensor, _ reference: Tensor, file: StaticString = #fi
     }
     return worst
 }
+
+extension SplitMix64 {
+    /// A tensor of uniform values in `range`: the parity tests' operands, reproducible by seed.
+    mutating func uniform(_ shape: Shape, _ range: ClosedRange<Float> = -1...1) -> Tensor {
+        Tensor.uniform(shape, in: range, using: &self)
+    }
+}
