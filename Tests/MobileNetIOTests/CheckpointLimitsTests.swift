@@ -193,6 +193,36 @@ final class CheckpointLimitsTests: XCTestCase {
         XCTAssertEqual(state["x"]?.scalars, values)
     }
 
+    // MARK: - Truncated archives
+
+    func testAZipWithoutAnEndRecordInItsTailIsRefusedAtOnce() throws {
+        // A local header and 8 MB of zeros: torch.save cut short. ZIPFoundation would scan all
+        // of it for an end record (16 s for 56 MB).
+        let url = try write([0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 0, count: 8 << 20), named: "cut.pth")
+        let start = Date()
+        XCTAssertThrowsError(try readStateDictionary(contentsOf: url)) { error in
+            guard case let .malformedArchive(file, expected, found)? = error as? CheckpointError else {
+                return XCTFail("expected malformedArchive, got \(error)")
+            }
+            XCTAssertEqual(file, url.path)
+            XCTAssertTrue(expected.contains("end-of-central-directory record (within 65557 bytes of the end)"), expected)
+            XCTAssertEqual(found, "none in the last 65557 of \((8 << 20) + 4) bytes (a truncated or incomplete file?)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+    }
+
+    func testAnEndRecordFollowedByTheLongestCommentIsFound() throws {
+        // The record may be followed by a comment of up to 65,535 bytes.
+        var bytes = [UInt8](try CheckpointFixtures.data("tiny.pth"))
+        let end = try XCTUnwrap(bytes.indices.last { bytes[$0...].starts(with: [0x50, 0x4B, 0x05, 0x06]) })
+        XCTAssertEqual(end, bytes.count - 22)
+        bytes[end + 20] = 0xFF
+        bytes[end + 21] = 0xFF
+        bytes += [UInt8](repeating: 0x20, count: 65_535)
+        let state = try readStateDictionary(contentsOf: write(bytes, named: "commented.pth"))
+        XCTAssertEqual(Set(state.keys), Set(try readStateDictionary(contentsOf: CheckpointFixtures.url("tiny.pth")).keys))
+    }
+
     // MARK: - Helpers
 
     private func unpickle(_ program: [UInt8], valueLimit: Int = PickleMachine.maximumValueCount) throws -> PickleValue {
