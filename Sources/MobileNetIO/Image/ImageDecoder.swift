@@ -30,15 +30,12 @@ public enum ImageDecoder {
         let data: Data
         do {
             // Read, not memory-mapped: a mapped file that shrinks while being decoded would crash
-            // the process, and pictures are small.
-            data = try Data(contentsOf: url)
+            // the process, and pictures are small. A FIFO or directory is refused unopened.
+            data = try RegularFile.read(url.path)
+        } catch .notFound {
+            throw ImageError.fileNotFound(path: url.path)
         } catch {
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-                throw ImageError.fileNotFound(path: url.path)
-            }
-            let reason = isDirectory.boolValue ? "it is a directory" : error.localizedDescription
-            throw ImageError.unreadableFile(path: url.path, reason: reason)
+            throw ImageError.unreadableFile(path: url.path, reason: error.reason)
         }
         return try decode(data, source: url.path, applyingExifOrientation: applyingExifOrientation)
     }
