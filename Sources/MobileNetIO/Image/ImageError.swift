@@ -20,6 +20,9 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The header announces more pixels than ``ImageDecoder/maximumPixelCount``; refused before
     /// any pixel memory is allocated.
     case tooLarge(source: String, width: Int, height: Int, limit: Int)
+    /// The header announces a side longer than ``ImageDecoder/maximumSide``; refused before
+    /// any pixel memory is allocated.
+    case sideTooLong(source: String, width: Int, height: Int, limit: Int)
     /// The header announces a picture with no pixels.
     case zeroSize(source: String, width: Int, height: Int)
     /// An ``RGBImage`` whose byte count does not match its size (or whose size is not positive).
@@ -45,6 +48,8 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(source): corrupt \(format): \(message)"
         case let .tooLarge(source, width, height, limit):
             "\(source): \(width)x\(height) is \(width * height) pixels, more than the limit of \(limit)"
+        case let .sideTooLong(source, width, height, limit):
+            "\(source): \(width)x\(height) has a side longer than the limit of \(limit) pixels"
         case let .zeroSize(source, width, height):
             "\(source): expected a picture with pixels, the header says \(width)x\(height)"
         case let .malformedImage(source, width, height, byteCount):
