@@ -223,6 +223,20 @@ final class CheckpointLimitsTests: XCTestCase {
         XCTAssertEqual(Set(state.keys), Set(try readStateDictionary(contentsOf: CheckpointFixtures.url("tiny.pth")).keys))
     }
 
+    // MARK: - One line
+
+    func testNamesFromTheFileCannotBreakTheErrorLine() throws {
+        // STACK_GLOBAL "os\nx" "sys\ntem": a forbidden global whose names hold newlines.
+        let program: [UInt8] = [0x8C, 0x04] + Array("os\nx".utf8) + [0x8C, 0x07] + Array("sys\ntem".utf8) + [0x93, 0x2E]
+        XCTAssertThrowsError(try unpickle(program)) { error in
+            XCTAssertEqual(error as? CheckpointError, .forbiddenGlobal(file: "test", module: "os\nx", name: "sys\ntem"))
+            XCTAssertTrue("\(error)".hasPrefix("test: refusing the Python global os\\nx.sys\\ntem: "), "\(error)")
+            XCTAssertFalse("\(error)".contains("\n"))
+        }
+        let image = ImageError.corrupt(source: "a\rb.png", format: .png, message: "bad\u{1B}[31m")
+        XCTAssertEqual(image.description, "a\\rb.png: corrupt PNG: bad\\u{1B}[31m")
+    }
+
     // MARK: - Helpers
 
     private func unpickle(_ program: [UInt8], valueLimit: Int = PickleMachine.maximumValueCount) throws -> PickleValue {

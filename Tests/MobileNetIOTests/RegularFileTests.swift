@@ -72,6 +72,29 @@ final class RegularFileTests: XCTestCase {
         XCTAssertFalse(try readStateDictionary(contentsOf: link).isEmpty)
     }
 
+    // MARK: - Readable reasons
+
+    func testFoundationErrorsBecomeOneReadableLine() throws {
+        let missing = NSError(domain: NSCocoaErrorDomain, code: CocoaError.fileNoSuchFile.rawValue, userInfo: [
+            NSFilePathErrorKey: "/x", NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(EISDIR)),
+        ])
+        XCTAssertEqual(readableReason(missing), String(cString: strerror(EISDIR)))
+        XCTAssertEqual(readableReason(CocoaError(.fileWriteFileExists)), String(cString: strerror(EEXIST)))
+        XCTAssertEqual(readableReason(CocoaError(.fileWriteNoPermission)), String(cString: strerror(EACCES)))
+        XCTAssertEqual(readableReason(POSIXError(.ENOSPC)), String(cString: strerror(ENOSPC)))
+        XCTAssertEqual(readableReason(MultiLineError()), "first line")
+    }
+
+    func testWritingAPictureIntoAMissingFolderIsOneLineNamingThePath() throws {
+        let url = folder.appendingPathComponent("absent/plot.png")
+        XCTAssertThrowsError(try PNGEncoder.write(RGBImage(width: 1, height: 1, red: 1, green: 2, blue: 3), to: url)) { error in
+            XCTAssertEqual(error as? ImageError, .unwritableFile(path: url.path, reason: String(cString: strerror(ENOENT))))
+            XCTAssertEqual("\(error)", "\(url.path): cannot write the file: \(String(cString: strerror(ENOENT)))")
+            XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+            XCTAssertFalse("\(error)".contains("Domain="), "\(error)")
+        }
+    }
+
     // MARK: - Helpers
 
     private let checkpointReaders: [@Sendable (URL) throws -> [String: Tensor]] = [
@@ -106,4 +129,8 @@ final class RegularFileTests: XCTestCase {
 
 private final class FailureBox: @unchecked Sendable {
     var error: Error?
+}
+
+private struct MultiLineError: Error, CustomStringConvertible {
+    var description: String { "first line\nsecond line" }
 }

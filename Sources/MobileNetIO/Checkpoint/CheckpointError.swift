@@ -31,7 +31,12 @@ public enum CheckpointError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The checkpoint holds no dictionary of tensors where one was looked for.
     case notAStateDictionary(file: String, found: String)
 
+    /// One line: names and keys from the file are quoted with their control characters escaped.
     public var description: String {
+        text.escapingControlCharacters
+    }
+
+    private var text: String {
         switch self {
         case let .fileNotFound(path):
             "no such file: \(path)"
@@ -69,4 +74,28 @@ extension UInt8 {
         let digits = String(self, radix: 16, uppercase: true)
         return digits.count == 1 ? "0" + digits : digits
     }
+}
+
+extension String {
+    /// The string with newlines, tabs and other control characters written as escapes (`\n`,
+    /// `\u{1B}`), so that a key or name read from a file cannot break an error message's line.
+    package var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: \.properties.generalCategory.isControl) else { return self }
+        var escaped = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            case _ where scalar.properties.generalCategory.isControl:
+                escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+}
+
+private extension Unicode.GeneralCategory {
+    var isControl: Bool { self == .control }
 }

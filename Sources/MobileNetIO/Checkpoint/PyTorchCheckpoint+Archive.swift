@@ -35,7 +35,7 @@ extension PyTorchCheckpoint {
         } catch {
             throw CheckpointError.malformedArchive(
                 file: file, expected: "a complete zip archive with its central directory",
-                found: "an unreadable one (\(error); truncated?)")
+                found: "an unreadable one (\(readableReason(error)); truncated?)")
         }
         // Declared sizes are trusted for reserving memory only as far as the file could hold them.
         let reader = EntryReader(archive: archive, file: file, fileSize: UInt64(mapped.count))
@@ -156,7 +156,7 @@ private final class EntryReader {
             throw error
         } catch {
             throw CheckpointError.malformedArchive(
-                file: location, expected: "an intact entry of \(expected) bytes", found: "\(error) (truncated or corrupt?)")
+                file: location, expected: "an intact entry of \(expected) bytes", found: "\(readableReason(error)) (truncated or corrupt?)")
         }
         guard UInt64(data.count) == expected else {
             throw CheckpointError.truncated(
