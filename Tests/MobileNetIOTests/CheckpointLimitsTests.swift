@@ -252,7 +252,7 @@ final class CheckpointLimitsTests: XCTestCase {
     /// A zip archive of `entries`, each stored or deflated.
     private func writeArchive(_ entries: [String: (bytes: [UInt8], compressed: Bool)]) throws -> URL {
         let url = try CheckpointFixtures.temporaryDirectory(for: self).appendingPathComponent("forged.pth")
-        let archive = try Archive(url: url, accessMode: .create)
+        let archive = try Archive(accessMode: .create)
         for (name, entry) in entries.sorted(by: { $0.key < $1.key }) {
             try archive.addEntry(
                 with: name, type: .file, uncompressedSize: Int64(entry.bytes.count),
@@ -261,6 +261,7 @@ final class CheckpointLimitsTests: XCTestCase {
                 Data(entry.bytes[Int(position)..<Int(position) + size])
             }
         }
+        try XCTUnwrap(archive.data).write(to: url)
         return url
     }
 }

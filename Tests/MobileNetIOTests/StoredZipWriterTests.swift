@@ -23,7 +23,7 @@ final class StoredZipWriterTests: XCTestCase {
         }
         try writer.finish()
         close(descriptor)
-        let archive = try Archive(url: url, accessMode: .read)
+        let archive = try Archive(data: Data(contentsOf: url), accessMode: .read)
         var seen = 0
         for entry in archive {
             XCTAssertEqual(entry.path, "e\(seen)")
