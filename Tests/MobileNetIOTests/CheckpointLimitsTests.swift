@@ -75,6 +75,22 @@ final class CheckpointLimitsTests: XCTestCase {
         }
     }
 
+    func testTheSmallLegacyPicklesMayMakeOnlyAFewValues() throws {
+        // The magic number and the protocol version, then a system-information pickle of 2,000 DUPs.
+        let magic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A] + PyTorchCheckpoint.legacyMagic + [0x2E]
+        let version: [UInt8] = [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E]
+        let flood: [UInt8] = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x32, count: 2_000) + [0x2E]
+        let url = try write(magic + version + flood, named: "flood-legacy.pth")
+        XCTAssertThrowsError(try readStateDictionary(contentsOf: url)) { error in
+            guard case let .malformedPickle(file, offset, expected, _)? = error as? CheckpointError else {
+                return XCTFail("expected malformedPickle, got \(error)")
+            }
+            XCTAssertEqual(file, url.path)
+            XCTAssertEqual(offset, magic.count + version.count + 3 + PyTorchCheckpoint.legacyHeaderValueLimit - 1)
+            XCTAssertTrue(expected.hasPrefix("at most 1000 values"), expected)
+        }
+    }
+
     func testContainersThatWouldContainThemselvesAreRefused() throws {
         let key: [UInt8] = [0x8C, 0x05] + Array("model".utf8)
         let programs: [(String, [UInt8])] = [
