@@ -75,27 +75,3 @@ extension UInt8 {
         return digits.count == 1 ? "0" + digits : digits
     }
 }
-
-extension String {
-    /// The string with newlines, tabs and other control characters written as escapes (`\n`,
-    /// `\u{1B}`), so that a key or name read from a file cannot break an error message's line.
-    package var escapingControlCharacters: String {
-        guard unicodeScalars.contains(where: \.properties.generalCategory.isControl) else { return self }
-        var escaped = ""
-        for scalar in unicodeScalars {
-            switch scalar {
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            case _ where scalar.properties.generalCategory.isControl:
-                escaped += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
-    }
-}
-
-private extension Unicode.GeneralCategory {
-    var isControl: Bool { self == .control }
-}
