@@ -51,7 +51,7 @@ public final class PretrainedClassifier {
 
     /// Resizes and crops `image` as the weights were trained to see it.
     public func prepare(_ image: RGBImage) throws -> RGBImage {
-        let resized = ImageTransforms.resizeShorterSide(image, to: preprocessing.resizeShorterSide)
+        let resized = try ImageTransforms.resizeShorterSide(image, to: preprocessing.resizeShorterSide)
         return try ImageTransforms.centerCrop(resized, width: preprocessing.cropSize, height: preprocessing.cropSize)
     }
 

@@ -157,8 +157,24 @@ final class ImageDecoderErrorTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decode(Data(png), source: "huge.png")) { error in
             XCTAssertEqual(
                 error as? ImageError,
-                .tooLarge(source: "huge.png", width: 1 << 20, height: 1 << 20, limit: ImageDecoder.maximumPixelCount))
+                .sideTooLong(source: "huge.png", width: 1 << 20, height: 1 << 20, limit: ImageDecoder.maximumSide))
         }
+    }
+
+    /// A 100000x1 PNG is a few hundred bytes; its side is refused from the header, on either axis.
+    func testSidesLongerThanTheLimitAreRefused() throws {
+        for (width, height) in [(100_000, 1), (1, 100_000)] {
+            let png = try PNGEncoder.encode(RGBImage(width: width, height: height, pixels: [UInt8](repeating: 0, count: width * height * 3)))
+            XCTAssertLessThan(png.count, 1000)
+            let url = try temporaryFile(named: "\(width)x\(height).png", contents: png)
+            XCTAssertThrowsError(try ImageDecoder.decode(contentsOf: url)) { error in
+                XCTAssertEqual(error as? ImageError, .sideTooLong(source: url.path, width: width, height: height, limit: 65_535))
+                XCTAssertEqual("\(error)", "\(url.path): \(width)x\(height) has a side longer than the limit of 65535 pixels")
+            }
+        }
+        // At the limit, a one-pixel-high strip still decodes.
+        let strip = try PNGEncoder.encode(RGBImage(width: 65_535, height: 1, pixels: [UInt8](repeating: 9, count: 65_535 * 3)))
+        XCTAssertEqual(try ImageDecoder.decode(strip, source: "strip").width, 65_535)
     }
 
     func testZeroSizedHeadersAreRefused() throws {

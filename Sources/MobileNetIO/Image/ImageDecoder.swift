@@ -18,6 +18,12 @@ public enum ImageDecoder {
     /// before any pixel memory is allocated, so a hostile file cannot exhaust memory.
     public static let maximumPixelCount = 1 << 28
 
+    /// The longest side a picture may have: 65,535 pixels, a little more than JPEG's own limit
+    /// (65,500), where PNG allows 2^31 - 1. Like ``maximumPixelCount`` it is checked from the
+    /// header; it keeps a picture of an absurd aspect ratio (a 100000x1 PNG takes a few dozen
+    /// bytes) out of the resizes that follow decoding.
+    public static let maximumSide = 65_535
+
     /// Reads and decodes the file at `url`.
     ///
     /// - Parameter applyingExifOrientation: turn the picture upright according to its EXIF
@@ -30,15 +36,12 @@ public enum ImageDecoder {
         let data: Data
         do {
             // Read, not memory-mapped: a mapped file that shrinks while being decoded would crash
-            // the process, and pictures are small.
-            data = try Data(contentsOf: url)
+            // the process, and pictures are small. A FIFO or directory is refused unopened.
+            data = try RegularFile.read(url.path)
+        } catch .notFound {
+            throw ImageError.fileNotFound(path: url.path)
         } catch {
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-                throw ImageError.fileNotFound(path: url.path)
-            }
-            let reason = isDirectory.boolValue ? "it is a directory" : error.localizedDescription
-            throw ImageError.unreadableFile(path: url.path, reason: reason)
+            throw ImageError.unreadableFile(path: url.path, reason: error.reason)
         }
         return try decode(data, source: url.path, applyingExifOrientation: applyingExifOrientation)
     }
@@ -74,7 +77,10 @@ public enum ImageDecoder {
         guard width > 0, height > 0 else {
             throw ImageError.zeroSize(source: source, width: width, height: height)
         }
-        guard width <= maximumPixelCount, height <= maximumPixelCount, width * height <= maximumPixelCount else {
+        guard width <= maximumSide, height <= maximumSide else {
+            throw ImageError.sideTooLong(source: source, width: width, height: height, limit: maximumSide)
+        }
+        guard width * height <= maximumPixelCount else {
             throw ImageError.tooLarge(source: source, width: width, height: height, limit: maximumPixelCount)
         }
     }
