@@ -24,6 +24,16 @@ public enum ImageDecoder {
     /// bytes) out of the resizes that follow decoding.
     public static let maximumSide = 65_535
 
+    /// How many times its file's size a picture may decode to (RGB bytes), past the first
+    /// ``pixelBudgetFloor`` bytes: 1024, about deflate's own ceiling (1032:1), which only flat,
+    /// synthetic pictures approach; photos decode to 5 to 30 times their file. The header of a
+    /// 16384 x 16384 PNG fits in a hundred bytes, and decoding it would zero-fill 805 MB.
+    public static let maximumExpansion = 1024
+
+    /// RGB bytes any picture may decode to whatever its file's size (64 MiB: a 22-megapixel
+    /// photo, a 4736 x 4736 flat PNG of a few kilobytes).
+    public static let pixelBudgetFloor = 1 << 26
+
     /// Reads and decodes the file at `url`.
     ///
     /// - Parameter applyingExifOrientation: turn the picture upright according to its EXIF
@@ -72,8 +82,10 @@ public enum ImageDecoder {
         return image.applying(orientation)
     }
 
-    /// Refuses empty and oversized pictures from their header, before decoding.
-    static func checkDimensions(width: Int, height: Int, source: String) throws {
+    /// Refuses empty and oversized pictures from their header, before decoding: too many pixels
+    /// or too long a side for any file, or more RGB bytes than ``maximumExpansion`` times the
+    /// `fileSize` bytes they come from (beyond ``pixelBudgetFloor``).
+    static func checkDimensions(width: Int, height: Int, fileSize: Int, source: String) throws {
         guard width > 0, height > 0 else {
             throw ImageError.zeroSize(source: source, width: width, height: height)
         }
@@ -82,6 +94,11 @@ public enum ImageDecoder {
         }
         guard width * height <= maximumPixelCount else {
             throw ImageError.tooLarge(source: source, width: width, height: height, limit: maximumPixelCount)
+        }
+        let budget = max(pixelBudgetFloor, fileSize.multipliedReportingOverflow(by: maximumExpansion).partialValue)
+        guard width * height * 3 <= budget else {
+            throw ImageError.expandsTooFar(
+                source: source, width: width, height: height, fileSize: fileSize, limit: maximumExpansion)
         }
     }
 }

@@ -25,6 +25,10 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The header announces a side longer than ``ImageDecoder/maximumSide``; refused before
     /// any pixel memory is allocated.
     case sideTooLong(source: String, width: Int, height: Int, limit: Int)
+    /// The header announces more RGB bytes than ``ImageDecoder/maximumExpansion`` times the
+    /// file's `fileSize` (and more than ``ImageDecoder/pixelBudgetFloor``): a tiny file claiming
+    /// a huge picture, refused before any pixel memory is allocated.
+    case expandsTooFar(source: String, width: Int, height: Int, fileSize: Int, limit: Int)
     /// The header announces a picture with no pixels.
     case zeroSize(source: String, width: Int, height: Int)
     /// An ``RGBImage`` whose byte count does not match its size (or whose size is not positive).
@@ -59,6 +63,9 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(source): \(width)x\(height) is \(width * height) pixels, more than the limit of \(limit)"
         case let .sideTooLong(source, width, height, limit):
             "\(source): \(width)x\(height) has a side longer than the limit of \(limit) pixels"
+        case let .expandsTooFar(source, width, height, fileSize, limit):
+            "\(source): a \(width)x\(height) picture from a file of \(fileSize) bytes would expand more than "
+                + "\(limit) times (at most \(ImageDecoder.pixelBudgetFloor) bytes of pixels, or \(limit)x the file)"
         case let .zeroSize(source, width, height):
             "\(source): expected a picture with pixels, the header says \(width)x\(height)"
         case let .malformedImage(source, width, height, byteCount):
