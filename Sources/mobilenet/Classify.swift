@@ -45,6 +45,12 @@ struct Classify: ParsableCommand {
         }
         let photos = try images.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
         let predictions = try classifier.classify(photos, top: top)
+        // Finite weights can still overflow to infinite logits, whose probabilities are NaN:
+        // no class can be named then, in either output.
+        if let failed = zip(images, predictions).first(where: { $0.1.contains { !$0.probability.isFinite } }) {
+            throw CommandError(description: "\(failed.0): the model's output is not finite (NaN or infinite logits); "
+                + "the weights\(weights.map { " in \($0)" } ?? "") cannot classify it")
+        }
         if json {
             print(try Self.json(images: images, predictions: predictions))
         } else {
