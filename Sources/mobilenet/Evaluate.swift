@@ -28,6 +28,7 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         // At the smallest resolution; the checkpoint's own is checked once it is read.
         try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: ModelConfiguration.minimumResolution)
+        try EngineOptions.checkEnvironment()
     }
 
     func run() throws {
