@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "fashion-mnist: test or train; a folder: validation, train or all.")
     var split: String?
 
-    @Option(name: .long, help: "Images per forward pass.")
+    @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
     var batchSize: Int = 200
 
     @Flag(name: .long, help: "Evaluate the weight average the run kept (trained with --ema) instead of the weights.")
