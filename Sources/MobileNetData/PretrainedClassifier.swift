@@ -33,10 +33,17 @@ public final class PretrainedClassifier {
 
     /// Loads a checkpoint (`.pth` or `.safetensors`) into the model `configuration` describes,
     /// strictly: every key must match in name and shape.
+    ///
+    /// - Throws: ``NonFiniteWeightsError`` when a tensor holds a NaN or an infinity (a diverged
+    ///   or damaged checkpoint: every prediction would be NaN), ``ModelLoadingError`` when the
+    ///   checkpoint does not fit the model, and the readers' errors.
     public init(configuration: ModelConfiguration, preprocessing: ImagePreprocessing, file: URL) throws {
         model = try makeModel(configuration, seed: nil)
         model.setTraining(false)
         let state = try readStateDictionary(contentsOf: file)
+        if let key = state.keys.sorted().first(where: { key in state[key]!.withUnsafeBufferPointer { $0.contains { !$0.isFinite } } }) {
+            throw NonFiniteWeightsError(file: file.path, key: key)
+        }
         do {
             try model.load(state)
         } catch let error as StateError {
@@ -81,6 +88,21 @@ public final class PretrainedClassifier {
             }
             return Array(ranked.prefix(max(0, top)))
         }
+    }
+}
+
+/// A checkpoint holds values that are not finite, in `key` first (in key order).
+public struct NonFiniteWeightsError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var key: String
+
+    public init(file: String, key: String) {
+        self.file = file
+        self.key = key
+    }
+
+    public var description: String {
+        "\(file): \(key) holds values that are not finite (NaN or infinity); a model with them predicts nothing"
     }
 }
 

@@ -24,7 +24,10 @@ public struct ModelSummary: Sendable {
     public var multiplyAdds: Int
 
     /// Traces `model` on one `resolution`² image.
+    ///
+    /// - Throws: ``ModelError`` for a resolution outside the limits of ``ModelConfiguration/validate(resolution:)``.
     public init(model: any ImageClassifier, resolution: Int) throws {
+        try ModelConfiguration.validate(resolution: resolution)
         let paths = Dictionary(model.namedModules().map { (ObjectIdentifier($0.module), $0.path) }, uniquingKeysWith: { a, _ in a })
         let modules = Dictionary(model.namedModules().map { (ObjectIdentifier($0.module), $0.module) }, uniquingKeysWith: { a, _ in a })
         let trace = ForwardTrace()

@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "fashion-mnist: test or train; a folder: validation, train or all.")
     var split: String?
 
-    @Option(name: .long, help: "Images per forward pass.")
+    @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
     var batchSize: Int = 200
 
     @Flag(name: .long, help: "Evaluate the weight average the run kept (trained with --ema) instead of the weights.")
@@ -26,7 +26,9 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        // At the smallest resolution; the checkpoint's own is checked once it is read.
+        try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: ModelConfiguration.minimumResolution)
+        try EngineOptions.checkEnvironment()
     }
 
     func run() throws {
@@ -39,7 +41,15 @@ struct Evaluate: ParsableCommand {
         else {
             throw CommandError(description: "\(snapshotURL.path) does not record the model's variant, width, classes and resolution")
         }
-        let model = try makeModel(ModelConfiguration(variant, widthMultiplier: width, classCount: classes), seed: nil)
+        let configuration = ModelConfiguration(variant, widthMultiplier: width, classCount: classes)
+        do {
+            try configuration.validate()
+            try ModelConfiguration.validate(resolution: resolution)
+        } catch let error as ModelError {
+            throw CommandError(description: "\(snapshotURL.path) records a model out of bounds: \(error)")
+        }
+        try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: resolution)
+        let model = try makeModel(configuration, seed: nil)
         if ema {
             guard let averages = snapshot.averages else {
                 throw CommandError(description: "--ema: \(snapshotURL.path) was trained without --ema and holds no weight average")

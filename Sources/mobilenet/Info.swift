@@ -10,14 +10,16 @@ struct Info: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "The input resolution ρ, in pixels (≥ 32).")
+    @Option(name: .long, help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution)).")
     var resolution: Int = 224
 
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
     func validate() throws {
-        guard resolution >= 32 else { throw ValidationError("--resolution must be at least 32, got \(resolution)") }
+        try FlagChecks.resolution(resolution)
+        // The summary runs one image through the engine.
+        try EngineOptions.checkEnvironment()
     }
 
     func run() throws {

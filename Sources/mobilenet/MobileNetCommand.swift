@@ -20,7 +20,7 @@ struct MobileNetCommand: ParsableCommand {
             if code == .success || error is CleanExit {
                 exit(withError: error)
             }
-            let line = message(for: error)
+            let line = (FileErrorMessage.line(for: error) ?? message(for: error))
                 .split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }
@@ -43,15 +43,15 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small.")
     var variant: Architecture = .v2
 
-    @Option(name: .long, help: "The width multiplier α (> 0).")
+    @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
 
-    @Option(name: .long, help: "The number of classes.")
+    @Option(name: .long, help: "The number of classes, at most \(ModelConfiguration.maximumClassCount).")
     var classes: Int = 1000
 
     func validate() throws {
-        guard width > 0, width.isFinite else { throw ValidationError("--width must be a positive number, got \(width)") }
-        guard classes >= 1 else { throw ValidationError("--classes must be at least 1, got \(classes)") }
+        try FlagChecks.width(width)
+        try FlagChecks.classes(classes)
     }
 
     var modelConfiguration: ModelConfiguration {
@@ -61,11 +61,25 @@ struct ModelOptions: ParsableArguments {
 
 /// `--threads`, shared by the commands that run the compute engine.
 struct EngineOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads for oneDNN (default: OMP_NUM_THREADS or the core count).")
+    @Option(name: .long, help: "Threads for oneDNN, at most \(CPUEngine.maximumThreadCount) (default: OMP_NUM_THREADS or the core count).")
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads {
+            try FlagChecks.require("--threads", threads, in: 1...CPUEngine.maximumThreadCount)
+        } else {
+            try Self.checkEnvironment()
+        }
+    }
+
+    /// Refuses an `OMP_NUM_THREADS` above ``CPUEngine/maximumThreadCount`` (which the engine would
+    /// clamp without a word), before any work: a value like 100 000 is a mistake, not a wish.
+    static func checkEnvironment() throws {
+        guard let offered = CPUEngine.defaultThreadCountAboveMaximum,
+              let variable = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] else { return }
+        throw ValidationError(
+            "OMP_NUM_THREADS=\(variable) asks for \(offered) threads, above the maximum of \(CPUEngine.maximumThreadCount); "
+                + "lower it or pass --threads")
     }
 
     /// Sets the engine's thread count when `--threads` was given.

@@ -27,16 +27,16 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small.")
     var variant: Architecture = .v2
 
-    @Option(name: .long, help: "The width multiplier α.")
+    @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
 
     @Option(name: .long, help: "The input resolution (default: 32 for fashion-mnist, 224 for a folder).")
     var resolution: Int?
 
-    @Option(name: .long, help: "Passes over the training set.")
+    @Option(name: .long, help: "Passes over the training set, at most \(TrainingConfiguration.maximumEpochs).")
     var epochs: Int
 
-    @Option(name: .long, help: "Images per step.")
+    @Option(name: .long, help: "Images per step, \(FlagChecks.batchBoundHelp).")
     var batchSize: Int
 
     @Option(name: .long, help: "sgd (Nesterov momentum 0.9), rmsprop (TensorFlow form) or adamw.")
@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Epochs of linear warm-up from a tenth of the rate.")
     var warmupEpochs: Int = 0
 
-    @Option(name: .long, help: "Label smoothing of the cross-entropy.")
+    @Option(name: .long, help: "Label smoothing of the cross-entropy, in [0, 1).")
     var labelSmoothing: Double = 0
 
     @Option(name: .long, help: "Train on the first N training images only.")
@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "With --pretrained: train only the classifier.")
     var freezeBackbone = false
 
-    @Option(name: .long, help: "Keep an exponential moving average of the weights with this decay (e.g. 0.9999).")
+    @Option(name: .long, help: "Keep an exponential moving average of the weights with this decay, in (0, 1) (e.g. 0.9999).")
     var ema: Double?
 
     @Option(name: .long, help: "Clip the gradients' global norm to this.")
@@ -83,12 +83,18 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "Continue the run in --output from its last checkpoint.")
     var resume = false
 
+    /// Every numeric flag, checked by the library's own rules (``TrainingConfiguration/validate()``)
+    /// before a dataset is opened or a model built.
     func validate() throws {
-        guard width > 0, width.isFinite else { throw ValidationError("--width must be a positive number, got \(width)") }
+        do {
+            try configuration.validate()
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        }
     }
 
-    func run() throws {
-        engine.apply()
+    /// The run the flags describe.
+    var configuration: TrainingConfiguration {
         let source = datasetSource(dataset)
         var settings = TrainingConfiguration(
             dataset: source, model: ModelConfiguration(variant, widthMultiplier: width),
@@ -105,6 +111,12 @@ struct Train: ParsableCommand {
         settings.freezeBackbone = freezeBackbone
         settings.averageDecay = ema
         settings.clipNorm = clipNorm
+        return settings
+    }
+
+    func run() throws {
+        engine.apply()
+        let settings = configuration
 
         let trainer = try Trainer(
             configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,

@@ -92,4 +92,47 @@ final class ClassifyCommandTests: XCTestCase {
             }
         }
     }
+
+    /// A copy of the published weights as safetensors, with every value of `key` set to `value`.
+    private func patchedWeights(_ converted: URL, key: String, value: Float, to file: URL) throws {
+        var data = try Data(contentsOf: converted)
+        let headerLength = Int(data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian)
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<8 + headerLength)) as? [String: Any])
+        let offsets = try XCTUnwrap((header[key] as? [String: Any])?["data_offsets"] as? [Int])
+        let bytes = withUnsafeBytes(of: value.bitPattern.littleEndian) { Data($0) }
+        for offset in stride(from: 8 + headerLength + offsets[0], to: 8 + headerLength + offsets[1], by: 4) {
+            data.replaceSubrange(offset..<offset + 4, with: bytes)
+        }
+        try data.write(to: file)
+    }
+
+    /// NaN logits once printed `-nan%` and exited 0, or failed with `EncodingError.invalidValue`
+    /// with --json. Weights holding a NaN are refused at load, naming the file and the key;
+    /// finite weights whose logits overflow fail the image, in both output modes.
+    func testNonFiniteWeightsAndOutputsFailWithOneLine() throws {
+        try requireWeights()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let converted = folder.appendingPathComponent("v2.safetensors")
+        XCTAssertEqual(try MobileNetProcess.run(["convert", weights.path, converted.path]).status, 0)
+        let nan = folder.appendingPathComponent("nan.safetensors")
+        try patchedWeights(converted, key: "features.3.conv.1.0.weight", value: .nan, to: nan)
+        let huge = folder.appendingPathComponent("huge.safetensors")
+        try patchedWeights(converted, key: "classifier.1.weight", value: 3e38, to: huge)
+        let cat = Self.repository.appendingPathComponent("Examples/cat.jpg").path
+
+        for json in [[], ["--json"]] {
+            for (file, mentions) in [(nan, [nan.path, "features.3.conv.1.0.weight", "not finite"]), (huge, [cat, huge.path, "not finite"])] {
+                let run = try MobileNetProcess.run(["classify", cat, "--weights", file.path] + json)
+                XCTAssertTrue((1..<128).contains(run.status), "\(file.lastPathComponent) \(json): status \(run.status)")
+                XCTAssertEqual(run.output, "", "\(file.lastPathComponent) \(json)")
+                XCTAssertTrue(run.error.hasPrefix("mobilenet: "), run.error)
+                XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, run.error)
+                for mention in mentions {
+                    XCTAssertTrue(run.error.contains(mention), "\(run.error) does not name \(mention)")
+                }
+            }
+        }
+    }
 }

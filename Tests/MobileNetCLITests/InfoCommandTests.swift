@@ -27,7 +27,11 @@ final class InfoCommandTests: XCTestCase {
 
     func testBadFlagsFailWithOneLine() throws {
         for arguments in [["info", "--variant", "v5"], ["info", "--resolution", "16"], ["info", "--width=0"],
-                          ["info", "--classes", "0"], ["info", "--nonsense"]] {
+                          ["info", "--classes", "0"], ["info", "--nonsense"],
+                          // Once killed at 24 GB, out of memory (SIGILL), or trapped on overflow.
+                          ["info", "--width", "100"], ["info", "--width", "1e10"], ["info", "--width", "nan"],
+                          ["info", "--resolution", "100000"], ["info", "--resolution", "99999999999"],
+                          ["info", "--classes", "100000000"]] {
             let run = try MobileNetProcess.run(arguments)
             XCTAssertNotEqual(run.status, 0, "\(arguments)")
             XCTAssertEqual(run.output, "", "\(arguments)")
@@ -66,10 +70,14 @@ enum MobileNetProcess {
         return folder.appendingPathComponent("mobilenet")
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs the executable to its end; `environment` adds to (or overrides) this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let output = Pipe(), error = Pipe()
         process.standardOutput = output
         process.standardError = error

@@ -45,4 +45,35 @@ final class LearningRateScheduleTests: XCTestCase {
         let decoded = try JSONDecoder().decode(LearningRateSchedule.self, from: JSONEncoder().encode(schedule))
         XCTAssertEqual(decoded, schedule)
     }
+
+    /// A schedule with bad numbers is refused with a typed error naming the property, and even
+    /// then computes a rate instead of trapping (it may come from a damaged file).
+    func testBadSchedulesAreRefusedWithoutTrapping() {
+        let bad: [(LearningRateSchedule, String)] = [
+            (LearningRateSchedule(base: 0.1, decay: .constant, epochs: 0), "epochs"),
+            (LearningRateSchedule(base: .nan, decay: .constant, epochs: 3), "base"),
+            (LearningRateSchedule(base: 0.1, decay: .cosine(minimum: 0), epochs: 3, warmupEpochs: 4), "warmupEpochs"),
+            (LearningRateSchedule(base: 0.1, decay: .step(every: 0, factor: 0.1), epochs: 3), "decay"),
+            (LearningRateSchedule(base: 0.1, decay: .constant, epochs: 3, granularity: .step, stepsPerEpoch: 0), "stepsPerEpoch"),
+        ]
+        for (schedule, property) in bad {
+            XCTAssertThrowsError(try schedule.validate(), "\(schedule)") { error in
+                XCTAssertEqual((error as? LearningRateSchedule.InvalidSchedule)?.property, property, "\(error)")
+            }
+            _ = schedule.learningRate(epoch: 1, step: 1)
+        }
+        XCTAssertNoThrow(try LearningRateSchedule(base: 0.1, decay: .cosine(minimum: 0), epochs: 3, warmupEpochs: 3).validate())
+    }
+
+    /// `--epochs 9223372036854775807` once overflowed multiplying epochs by steps.
+    func testHugeLengthsDoNotOverflow() {
+        let schedule = LearningRateSchedule(
+            base: 0.1, decay: .cosine(minimum: 0), epochs: .max, warmupEpochs: .max / 2, granularity: .step, stepsPerEpoch: .max)
+        let early = schedule.learningRate(epoch: 1, step: 5)
+        XCTAssertTrue(early.isFinite && early > 0 && early < 0.1, "\(early)")
+        let late = schedule.learningRate(epoch: .max - 1, step: .max - 1)
+        XCTAssertTrue(late.isFinite && late >= 0 && late <= 0.1, "\(late)")
+        let step = LearningRateSchedule(base: 0.1, decay: .step(every: .max, factor: 0.5), epochs: .max, granularity: .step, stepsPerEpoch: .max)
+        XCTAssertEqual(step.learningRate(epoch: 3, step: 3), 0.1)
+    }
 }

@@ -48,9 +48,10 @@ public final class InferenceSession: @unchecked Sendable {
         self.graph = graph
     }
 
-    /// Runs the graph on an NHWC batch; compiles on the first call with a new shape.
+    /// Runs the graph on an NHWC batch; compiles on the first call with a new shape. Uses the
+    /// process-wide ``CPUEngine/threadCount``, whichever thread calls.
     public func run(_ input: Tensor) throws -> Tensor {
-        try lock.withLock { _ in
+        try serialized {
             let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
             if parallelism == .acrossImages, workers > 1 {
                 return try runAcrossImages(input, workers: workers)
@@ -61,14 +62,14 @@ public final class InferenceSession: @unchecked Sendable {
 
     /// The oneDNN kernel of each primitive for this input shape, e.g. `jit:avx512_core`, in order.
     public func implementations(for inputShape: Shape) throws -> [String] {
-        try lock.withLock { _ in
+        try serialized {
             try plan(for: inputShape).implementations
         }
     }
 
     /// Bytes of activation buffers the plan for `inputShape` holds.
     public func activationBytes(for inputShape: Shape) throws -> Int {
-        try lock.withLock { _ in
+        try serialized {
             try plan(for: inputShape).activationBytes
         }
     }
@@ -77,6 +78,15 @@ public final class InferenceSession: @unchecked Sendable {
     /// of a tensor once, however many plans use it).
     public var weightBytes: Int {
         lock.withLock { _ in constants.bytes }
+    }
+
+    /// Runs `body` holding the session's lock, with the calling thread on the process-wide
+    /// ``CPUEngine/threadCount`` (plans are created and run with it).
+    private func serialized<Result>(_ body: () throws -> Result) throws -> Result {
+        try lock.withLock { _ in
+            CPUEngine.applyThreadCount()
+            return try body()
+        }
     }
 
     private func plan(for shape: Shape) throws -> InferencePlan {
@@ -101,9 +111,8 @@ public final class InferenceSession: @unchecked Sendable {
         if compiled.count < workers {
             // oneDNN splits a primitive's work by the thread count it was created with, so these
             // are created, like they will run, with one thread.
-            let threads = omp_get_max_threads()
-            omp_set_num_threads(1)
-            defer { omp_set_num_threads(threads) }
+            CPUEngine.applyThreadCount(1)
+            defer { CPUEngine.applyThreadCount() }
             while compiled.count < workers {
                 compiled.append((try InferencePlan(graph: graph, inputShape: shape, constants: constants), try DNNL.Stream()))
             }
@@ -132,9 +141,11 @@ public final class InferenceSession: @unchecked Sendable {
         let next = Atomic(0)
         let failure = Mutex<(any Error)?>(nil)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let threads = omp_get_max_threads()
-            omp_set_num_threads(1)
-            defer { omp_set_num_threads(threads) }
+            // A worker's primitives run on its own thread alone; the thread's count is put back
+            // for whatever the thread (one of Dispatch's, or the caller's) runs next.
+            let threads = CPUEngine.callingThreadCount
+            CPUEngine.applyThreadCount(1)
+            defer { CPUEngine.applyThreadCount(threads) }
             while true {
                 let task = next.add(1, ordering: .relaxed).oldValue
                 guard task < tasks else { return }

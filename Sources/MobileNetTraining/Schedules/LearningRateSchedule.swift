@@ -55,11 +55,13 @@ public struct LearningRateSchedule: Hashable, Sendable, Codable {
     /// Iterations per epoch; needed for ``Granularity/step``.
     public var stepsPerEpoch: Int
 
+    /// A schedule; ``validate()`` says whether its numbers make one. An invalid schedule still
+    /// answers ``learningRate(epoch:step:)`` without trapping (lengths below 1 count as 1), so a
+    /// schedule decoded from a damaged file cannot crash the run that reads it.
     public init(
         base: Double, decay: Decay, epochs: Int, warmupEpochs: Int = 0, warmupStartFactor: Double = 0.01,
         granularity: Granularity = .epoch, stepsPerEpoch: Int = 1
     ) {
-        precondition(epochs > 0 && warmupEpochs >= 0 && stepsPerEpoch > 0, "a schedule needs positive lengths")
         self.base = base
         self.decay = decay
         self.epochs = epochs
@@ -69,25 +71,63 @@ public struct LearningRateSchedule: Hashable, Sendable, Codable {
         self.stepsPerEpoch = stepsPerEpoch
     }
 
+    /// A schedule whose numbers do not make one.
+    public struct InvalidSchedule: Error, Hashable, Sendable, CustomStringConvertible {
+        /// The property at fault, e.g. `warmupEpochs`.
+        public var property: String
+        public var reason: String
+
+        public var description: String { "learning-rate schedule: \(property) \(reason)" }
+    }
+
+    /// Checks that the rate is finite and positive, the lengths positive (the warm-up at most
+    /// the run), and the decay's numbers usable.
+    ///
+    /// - Throws: ``InvalidSchedule`` naming the first property at fault.
+    public func validate() throws {
+        func invalid(_ property: String, _ reason: String) -> InvalidSchedule { InvalidSchedule(property: property, reason: reason) }
+        guard base > 0, base.isFinite else { throw invalid("base", "must be a positive number, got \(base)") }
+        guard epochs >= 1 else { throw invalid("epochs", "must be at least 1, got \(epochs)") }
+        guard (0...epochs).contains(warmupEpochs) else { throw invalid("warmupEpochs", "must be in 0...\(epochs), got \(warmupEpochs)") }
+        guard (0...1).contains(warmupStartFactor) else {
+            throw invalid("warmupStartFactor", "must be in [0, 1], got \(warmupStartFactor)")
+        }
+        guard stepsPerEpoch >= 1 else { throw invalid("stepsPerEpoch", "must be at least 1, got \(stepsPerEpoch)") }
+        switch decay {
+        case .constant:
+            break
+        case let .step(every, factor):
+            guard every >= 1 else { throw invalid("decay", "steps every \(every) epochs; at least 1 is needed") }
+            guard factor > 0, factor.isFinite else { throw invalid("decay", "factor must be a positive number, got \(factor)") }
+        case let .exponential(factor):
+            guard factor > 0, factor.isFinite else { throw invalid("decay", "factor must be a positive number, got \(factor)") }
+        case let .cosine(minimum):
+            guard minimum >= 0, minimum <= base else { throw invalid("decay", "minimum must be in [0, base], got \(minimum)") }
+        }
+    }
+
     /// The rate while step `step` (from 0) of epoch `epoch` (from 0) runs.
+    ///
+    /// Positions and lengths are counted in `Double`, exactly for any run below 2⁵³ steps, so
+    /// that no product of epochs and steps can overflow.
     public func learningRate(epoch: Int, step: Int = 0) -> Double {
-        let unit = granularity == .step ? stepsPerEpoch : 1
-        let position = granularity == .step ? epoch * stepsPerEpoch + step : epoch
-        let warmup = warmupEpochs * unit
+        let unit = granularity == .step ? Double(max(stepsPerEpoch, 1)) : 1
+        let position = granularity == .step ? Double(epoch) * unit + Double(step) : Double(epoch)
+        let warmup = Double(max(warmupEpochs, 0)) * unit
         if position < warmup {
-            return base * (warmupStartFactor + (1 - warmupStartFactor) * Double(position) / Double(warmup))
+            return base * (warmupStartFactor + (1 - warmupStartFactor) * position / warmup)
         }
         let elapsed = position - warmup
         switch decay {
         case .constant:
             return base
         case let .step(every, factor):
-            return base * pow(factor, Double(elapsed / max(every * unit, 1)))
+            return base * pow(factor, (elapsed / (Double(max(every, 1)) * unit)).rounded(.down))
         case let .exponential(factor):
-            return base * pow(factor, Double(elapsed))
+            return base * pow(factor, elapsed)
         case let .cosine(minimum):
-            let period = max((epochs - warmupEpochs) * unit, 1)
-            return minimum + (base - minimum) * (1 + cos(Double.pi * Double(elapsed) / Double(period))) / 2
+            let period = max((Double(epochs) - Double(max(warmupEpochs, 0))) * unit, 1)
+            return minimum + (base - minimum) * (1 + cos(Double.pi * elapsed / period)) / 2
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import MobileNetModels
+import MobileNetTensor
 
 /// Everything that decides a training run: what to train on, which model, and how.
 ///
@@ -88,20 +89,53 @@ public struct TrainingConfiguration: Hashable, Sendable {
         ]
     }
 
+    /// The most epochs a run may ask for: 10 000, sixteen times the longest published MobileNet
+    /// recipe (600 epochs for V3). Keeps every count of steps far inside `Int`.
+    public static let maximumEpochs = 10_000
+
+    /// Checks every setting before any work starts, naming each by its `mobilenet train` flag.
+    ///
+    /// - Throws: ``TrainingError/invalidSetting(flag:reason:)`` for the first that is out of range.
     public func validate() throws {
         func invalid(_ flag: String, _ reason: String) -> TrainingError { .invalidSetting(flag: flag, reason: reason) }
-        guard epochs >= 1 else { throw invalid("--epochs", "must be at least 1, got \(epochs)") }
+        guard (1...Self.maximumEpochs).contains(epochs) else {
+            throw invalid("--epochs", "must be in 1...\(Self.maximumEpochs), got \(epochs)")
+        }
+        guard model.widthMultiplier > 0, model.widthMultiplier <= ModelConfiguration.maximumWidthMultiplier else {
+            throw invalid("--width", "must be in (0, \(ModelConfiguration.maximumWidthMultiplier)], got \(model.widthMultiplier)")
+        }
+        let resolutions = ModelConfiguration.minimumResolution...ModelConfiguration.maximumResolution
+        guard resolutions.contains(resolution) else {
+            throw invalid("--resolution", "must be in \(resolutions.lowerBound)...\(resolutions.upperBound), got \(resolution)")
+        }
         guard batchSize >= 1 else { throw invalid("--batch-size", "must be at least 1, got \(batchSize)") }
-        guard resolution >= minimumResolution else {
-            throw invalid("--resolution", "must be at least \(minimumResolution), got \(resolution)")
+        let maximumBatch = ModelConfiguration.maximumBatch(resolution: resolution)
+        guard batchSize <= maximumBatch else {
+            throw invalid("--batch-size", "must be at most \(maximumBatch) at resolution \(resolution) "
+                + "(\(ModelConfiguration.maximumPixelsPerBatch) pixels a batch), got \(batchSize)")
         }
         guard effectiveLearningRate > 0, effectiveLearningRate.isFinite else {
             throw invalid("--lr", "must be a positive number, got \(effectiveLearningRate)")
         }
-        guard weightDecay >= 0 else { throw invalid("--weight-decay", "must not be negative, got \(weightDecay)") }
+        guard weightDecay >= 0, weightDecay.isFinite else {
+            throw invalid("--weight-decay", "must be a number at least 0, got \(weightDecay)")
+        }
         guard (0...epochs).contains(warmupEpochs) else { throw invalid("--warmup-epochs", "must be in 0...\(epochs), got \(warmupEpochs)") }
         guard (0..<1).contains(labelSmoothing) else { throw invalid("--label-smoothing", "must be in [0, 1), got \(labelSmoothing)") }
         if let limit, limit < 1 { throw invalid("--limit", "must be at least 1, got \(limit)") }
+        // 0 would freeze the average at the latest weights and 1 at the initial ones.
+        if let averageDecay, !(averageDecay > 0 && averageDecay < 1) {
+            throw invalid("--ema", "must be in (0, 1), got \(averageDecay)")
+        }
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
+            throw invalid("--clip-norm", "must be a positive number, got \(clipNorm)")
+        }
+        guard validationFraction > 0, validationFraction < 1 else {
+            throw invalid("validationFraction", "must be in (0, 1), got \(validationFraction)")
+        }
+        guard (1...CPUEngine.maximumThreadCount).contains(loaderThreads) else {
+            throw invalid("loaderThreads", "must be in 1...\(CPUEngine.maximumThreadCount), got \(loaderThreads)")
+        }
         if pretrained, PretrainedWeights.default(for: model.architecture) == nil {
             throw invalid("--pretrained", "no published weights for \(model.architecture) (only v2)")
         }
