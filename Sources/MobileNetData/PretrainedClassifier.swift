@@ -77,7 +77,13 @@ public final class PretrainedClassifier {
 
     /// The `top` most probable classes of each photo, most probable first.
     public func classify(_ images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
-        let probabilities = try softmax(logits(images))
+        try classify(prepared: images.map(prepare), top: top)
+    }
+
+    /// The same for photos already passed through ``prepare(_:)`` (so that a caller can tell
+    /// which photo a preparation error belongs to).
+    public func classify(prepared images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
+        let probabilities = try softmax(inference(inputBatch(prepared: images)))
         let classes = probabilities.shape[1]
         return (0..<images.count).map { row -> [Prediction] in
             let all: [Prediction] = (0..<classes).map { index in

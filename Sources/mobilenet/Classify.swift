@@ -51,8 +51,16 @@ struct Classify: ParsableCommand {
         var predictions: [[Prediction]] = []
         for start in stride(from: 0, to: images.count, by: Self.photosPerBatch) {
             let batch = images[start..<min(start + Self.photosPerBatch, images.count)]
-            let photos = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-            predictions += try classifier.classify(photos, top: top)
+            let photos = try batch.map { path in
+                let photo = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path))
+                do {
+                    return try classifier.prepare(photo)
+                } catch {
+                    // The transforms know sizes, not files.
+                    throw CommandError(description: "\(path): \(error)")
+                }
+            }
+            predictions += try classifier.classify(prepared: photos, top: top)
         }
         // Finite weights can still overflow to infinite logits, whose probabilities are NaN:
         // no class can be named then, in either output.
