@@ -33,10 +33,17 @@ public final class PretrainedClassifier {
 
     /// Loads a checkpoint (`.pth` or `.safetensors`) into the model `configuration` describes,
     /// strictly: every key must match in name and shape.
+    ///
+    /// - Throws: ``NonFiniteWeightsError`` when a tensor holds a NaN or an infinity (a diverged
+    ///   or damaged checkpoint: every prediction would be NaN), ``ModelLoadingError`` when the
+    ///   checkpoint does not fit the model, and the readers' errors.
     public init(configuration: ModelConfiguration, preprocessing: ImagePreprocessing, file: URL) throws {
         model = try makeModel(configuration, seed: nil)
         model.setTraining(false)
         let state = try readStateDictionary(contentsOf: file)
+        if let key = state.keys.sorted().first(where: { key in state[key]!.withUnsafeBufferPointer { $0.contains { !$0.isFinite } } }) {
+            throw NonFiniteWeightsError(file: file.path, key: key)
+        }
         do {
             try model.load(state)
         } catch let error as StateError {
@@ -51,7 +58,7 @@ public final class PretrainedClassifier {
 
     /// Resizes and crops `image` as the weights were trained to see it.
     public func prepare(_ image: RGBImage) throws -> RGBImage {
-        let resized = ImageTransforms.resizeShorterSide(image, to: preprocessing.resizeShorterSide)
+        let resized = try ImageTransforms.resizeShorterSide(image, to: preprocessing.resizeShorterSide)
         return try ImageTransforms.centerCrop(resized, width: preprocessing.cropSize, height: preprocessing.cropSize)
     }
 
@@ -70,7 +77,13 @@ public final class PretrainedClassifier {
 
     /// The `top` most probable classes of each photo, most probable first.
     public func classify(_ images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
-        let probabilities = try softmax(logits(images))
+        try classify(prepared: images.map(prepare), top: top)
+    }
+
+    /// The same for photos already passed through ``prepare(_:)`` (so that a caller can tell
+    /// which photo a preparation error belongs to).
+    public func classify(prepared images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
+        let probabilities = try softmax(inference(inputBatch(prepared: images)))
         let classes = probabilities.shape[1]
         return (0..<images.count).map { row -> [Prediction] in
             let all: [Prediction] = (0..<classes).map { index in
@@ -81,6 +94,21 @@ public final class PretrainedClassifier {
             }
             return Array(ranked.prefix(max(0, top)))
         }
+    }
+}
+
+/// A checkpoint holds values that are not finite, in `key` first (in key order).
+public struct NonFiniteWeightsError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var file: String
+    public var key: String
+
+    public init(file: String, key: String) {
+        self.file = file
+        self.key = key
+    }
+
+    public var description: String {
+        "\(file): \(key) holds values that are not finite (NaN or infinity); a model with them predicts nothing"
     }
 }
 

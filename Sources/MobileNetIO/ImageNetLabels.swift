@@ -8,7 +8,7 @@ import Foundation
 public enum ImageNetLabels {
     public static let names: [String] = {
         guard let url = Bundle.module.url(forResource: "imagenet_classes", withExtension: "txt", subdirectory: "Resources"),
-              let text = try? String(contentsOf: url, encoding: .utf8)
+              let bytes = try? RegularFile.read(url.path), let text = String(data: bytes, encoding: .utf8)
         else {
             return []
         }

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution)).")
     var resolution: Int = 224
 
-    @Option(name: .long, help: "Images per forward pass.")
+    @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
     var batch: Int = 1
 
     @OptionGroup var engine: EngineOptions

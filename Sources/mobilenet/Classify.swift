@@ -24,6 +24,11 @@ struct Classify: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON array instead of text.")
     var json = false
 
+    /// Photos go through the model this many at a time, decoded as they go, so that memory stays
+    /// that of one batch however many photos are given (every prediction is made before any is
+    /// printed, so a bad photo still fails the command before it prints).
+    static let photosPerBatch = 32
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         // Above the class count, every class is listed.
@@ -43,8 +48,26 @@ struct Classify: ParsableCommand {
             }
             classifier = try PretrainedClassifier(weights: published)
         }
-        let photos = try images.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-        let predictions = try classifier.classify(photos, top: top)
+        var predictions: [[Prediction]] = []
+        for start in stride(from: 0, to: images.count, by: Self.photosPerBatch) {
+            let batch = images[start..<min(start + Self.photosPerBatch, images.count)]
+            let photos = try batch.map { path in
+                let photo = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path))
+                do {
+                    return try classifier.prepare(photo)
+                } catch {
+                    // The transforms know sizes, not files.
+                    throw CommandError(description: "\(path): \(error)")
+                }
+            }
+            predictions += try classifier.classify(prepared: photos, top: top)
+        }
+        // Finite weights can still overflow to infinite logits, whose probabilities are NaN:
+        // no class can be named then, in either output.
+        if let failed = zip(images, predictions).first(where: { $0.1.contains { !$0.probability.isFinite } }) {
+            throw CommandError(description: "\(failed.0): the model's output is not finite (NaN or infinite logits); "
+                + "the weights\(weights.map { " in \($0)" } ?? "") cannot classify it")
+        }
         if json {
             print(try Self.json(images: images, predictions: predictions))
         } else {

@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "fashion-mnist: test or train; a folder: validation, train or all.")
     var split: String?
 
-    @Option(name: .long, help: "Images per forward pass.")
+    @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
     var batchSize: Int = 200
 
     @Flag(name: .long, help: "Evaluate the weight average the run kept (trained with --ema) instead of the weights.")
@@ -28,6 +28,7 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         // At the smallest resolution; the checkpoint's own is checked once it is read.
         try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: ModelConfiguration.minimumResolution)
+        try EngineOptions.checkEnvironment()
     }
 
     func run() throws {

@@ -33,6 +33,10 @@ enum FlagChecks {
         try require(flag, value, in: ModelConfiguration.minimumResolution...ModelConfiguration.maximumResolution)
     }
 
+    /// The bound of a batch flag, for its help: "at most N pixels in all (M images of 224x224)".
+    static let batchBoundHelp = "at most \(ModelConfiguration.maximumPixelsPerBatch) pixels in all "
+        + "(\(ModelConfiguration.maximumBatch(resolution: 224)) images of 224x224)"
+
     /// Images per batch at `resolution` (already checked): at least 1, and at most
     /// ``ModelConfiguration/maximumPixelsPerBatch`` pixels in all.
     static func batch(_ value: Int, flag: String, resolution: Int) throws {

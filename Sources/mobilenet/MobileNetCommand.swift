@@ -20,7 +20,7 @@ struct MobileNetCommand: ParsableCommand {
             if code == .success || error is CleanExit {
                 exit(withError: error)
             }
-            let line = message(for: error)
+            let line = (FileErrorMessage.line(for: error) ?? message(for: error))
                 .split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty }

@@ -36,7 +36,7 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Passes over the training set, at most \(TrainingConfiguration.maximumEpochs).")
     var epochs: Int
 
-    @Option(name: .long, help: "Images per step.")
+    @Option(name: .long, help: "Images per step, \(FlagChecks.batchBoundHelp).")
     var batchSize: Int
 
     @Option(name: .long, help: "sgd (Nesterov momentum 0.9), rmsprop (TensorFlow form) or adamw.")

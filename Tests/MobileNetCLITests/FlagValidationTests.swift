@@ -111,7 +111,7 @@ final class FlagValidationTests: XCTestCase {
             try assertRefused(command + ["--threads", "0"], mentioning: ["--threads", "1"])
         }
         let output = folder.appendingPathComponent("run").path
-        for command in [["bench"], ["classify", "x.jpg"], ["info"],
+        for command in [["bench"], ["classify", "x.jpg"], ["info"], ["evaluate", "--checkpoint", "run", "--dataset", "fashion-mnist"],
                         ["train", "--dataset", "fashion-mnist", "--epochs", "1", "--batch-size", "8", "--output", output]] {
             try assertRefused(command, mentioning: ["OMP_NUM_THREADS", "100000", "1024"], environment: ["OMP_NUM_THREADS": "100000"])
         }

@@ -24,6 +24,15 @@ final class GzipTests: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(GzipBytes.member(payload), path: "big.gz"), payload)
     }
 
+    func testInflatingStopsAtTheLimit() throws {
+        let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let data = GzipBytes.member(payload)
+        XCTAssertEqual(try Gzip.decompress(data, path: "big.gz", upTo: 1000), Array(payload.prefix(1000)))
+        XCTAssertEqual(try Gzip.decompress(data, path: "big.gz", upTo: 200_000), Array(payload.prefix(200_000)))
+        XCTAssertEqual(try Gzip.decompress(data, path: "big.gz", upTo: 300_000), payload)
+        XCTAssertEqual(try Gzip.decompress(data, path: "big.gz", upTo: 400_000), payload)
+    }
+
     func testTruncatedStreamIsAnError() {
         let data = GzipBytes.member(Array(repeating: 1, count: 500))
         XCTAssertThrowsError(try Gzip.decompress(data.prefix(data.count - 20), path: "cut.gz")) { error in

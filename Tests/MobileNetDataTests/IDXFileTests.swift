@@ -68,7 +68,47 @@ final class IDXFileTests: XCTestCase {
             XCTAssertEqual(error as? DatasetError, .notFound(path: missing.path))
         }
         XCTAssertThrowsError(try IDXFile(contentsOf: folder.url, rank: 1)) { error in
-            XCTAssertEqual(error as? DatasetError, .unreadable(path: folder.url.path, reason: "it is a folder"))
+            XCTAssertEqual(error as? DatasetError, .unreadable(path: folder.url.path, reason: "not a regular file (a directory)"))
+        }
+    }
+
+    func testAGzipHeaderAnnouncingFarMoreThanTheFileCanHoldIsRefusedUninflated() throws {
+        // 40 bytes whose header announces the 47 MB of Fashion-MNIST's training pictures.
+        let folder = try TemporaryFolder()
+        let url = folder.url.appendingPathComponent("train-images-idx3-ubyte.gz")
+        let file = GzipBytes.member(IDXBytes.images(count: 60_000, rows: 28, columns: 28, pixels: []))
+        try file.write(to: url)
+        XCTAssertThrowsError(try IDXFile(contentsOf: url, rank: 3)) { error in
+            XCTAssertEqual(error as? DatasetError, .malformedIDX(
+                path: url.path,
+                expected: "at most \(64 * file.count) bytes once decompressed (64 times the \(file.count)-byte file)",
+                found: "a header announcing 47040016 bytes for dimensions 60000x28x28"))
+        }
+    }
+
+    func testAGzipStreamLongerThanItsHeaderSaysIsRefusedAtTheHeadersLength() throws {
+        // Two labels announced, 300 kB of data that follow.
+        let folder = try TemporaryFolder()
+        let url = folder.url.appendingPathComponent("labels-idx1-ubyte.gz")
+        try GzipBytes.member([0, 0, 8, 1] + IDXBytes.bigEndian(2) + [UInt8](repeating: 1, count: 300_000)).write(to: url)
+        XCTAssertThrowsError(try IDXFile(contentsOf: url, rank: 1)) { error in
+            XCTAssertEqual(error as? DatasetError, .malformedIDX(
+                path: url.path, expected: "2 data bytes for dimensions 2", found: "more"))
+        }
+    }
+
+    func testAFIFOOrASymbolicLinkLoopIsRefusedAtOnce() throws {
+        let folder = try TemporaryFolder()
+        let fifo = folder.url.appendingPathComponent("t10k-labels-idx1-ubyte.gz")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        XCTAssertThrowsError(try IDXFile(contentsOf: fifo, rank: 1)) { error in
+            XCTAssertEqual(error as? DatasetError, .unreadable(path: fifo.path, reason: "not a regular file (a FIFO)"))
+        }
+        let loop = folder.url.appendingPathComponent("loop.gz")
+        XCTAssertEqual(symlink(loop.path, loop.path), 0)
+        XCTAssertThrowsError(try IDXFile(contentsOf: loop, rank: 1)) { error in
+            XCTAssertEqual(error as? DatasetError, .unreadable(
+                path: loop.path, reason: "could not open it: \(String(cString: strerror(ELOOP)))"))
         }
     }
 }

@@ -137,7 +137,7 @@ final class ImageTransformsAugmentationTests: XCTestCase {
         ])
         let evaluation = try ImagePipeline.fashionMNISTEvaluation(resolution: 32).apply(small, using: &generator)
         XCTAssertEqual([evaluation.width, evaluation.height], [32, 32])
-        XCTAssertEqual(evaluation, ImageTransforms.resize(small, width: 32, height: 32))
+        XCTAssertEqual(evaluation, try ImageTransforms.resize(small, width: 32, height: 32))
 
         let photo = RGBImage(width: 90, height: 60, red: 1, green: 2, blue: 3)
         let folderTraining = try ImagePipeline.imageFolderTraining(resolution: 48).apply(photo, using: &generator)

@@ -12,7 +12,7 @@ final class ImageTransformsResizeTests: XCTestCase {
         XCTAssertEqual(cases.count, 15)
         for fixture in cases {
             let source = try TransformFixtures.source(fixture)
-            let resized = ImageTransforms.resize(source, width: fixture.width, height: fixture.height)
+            let resized = try ImageTransforms.resize(source, width: fixture.width, height: fixture.height)
             TransformFixtures.assertIdentical(
                 resized, try TransformFixtures.expected(fixture),
                 "\(source.width)x\(source.height) -> \(fixture.width)x\(fixture.height) (\(fixture.note ?? ""))")
@@ -24,7 +24,7 @@ final class ImageTransformsResizeTests: XCTestCase {
         XCTAssertEqual(cases.count, 5)
         for fixture in cases {
             let source = try TransformFixtures.source(fixture)
-            let resized = ImageTransforms.resizeShorterSide(source, to: try XCTUnwrap(fixture.size))
+            let resized = try ImageTransforms.resizeShorterSide(source, to: try XCTUnwrap(fixture.size))
             TransformFixtures.assertIdentical(
                 resized, try TransformFixtures.expected(fixture), "Resize(\(fixture.size!)) of \(fixture.source)")
         }
@@ -37,7 +37,7 @@ final class ImageTransformsResizeTests: XCTestCase {
         var mismatches: [String] = []
         for fixture in cases {
             let source = fixture.source
-            let resized = fixture.shorter_side.map { ImageTransforms.resizeShorterSide(source, to: $0) }
+            let resized = try fixture.shorter_side.map { try ImageTransforms.resizeShorterSide(source, to: $0) }
                 ?? ImageTransforms.resize(source, width: fixture.width, height: fixture.height)
             if resized.width != fixture.width || resized.height != fixture.height
                 || TransformFixtures.fnv1a64(resized.pixels) != fixture.fnv1a64
@@ -60,7 +60,7 @@ final class ImageTransformsResizeTests: XCTestCase {
 
     func testSameSizeIsACopy() {
         let image = RGBImage(width: 3, height: 2, pixels: Array(0..<18))
-        XCTAssertEqual(ImageTransforms.resize(image, width: 3, height: 2), image)
+        XCTAssertEqual(try ImageTransforms.resize(image, width: 3, height: 2), image)
     }
 
     func testCoefficientsSumToOneInFixedPoint() {
@@ -77,16 +77,63 @@ final class ImageTransformsResizeTests: XCTestCase {
         }
     }
 
+    /// A 1x20000 PNG is 161 bytes, and its shorter side resized to 256 would be 256x5120000 (3.9 GB):
+    /// refused before anything is allocated, on either axis and in every operation that resizes.
+    func testExtremeAspectRatiosAreRefusedBeforeResizing() throws {
+        let limit = ImageTransforms.maximumResizedPixelCount
+        for (width, height) in [(1, 20_000), (20_000, 1)] {
+            let png = try PNGEncoder.encode(RGBImage(width: width, height: height, pixels: [UInt8](repeating: 0, count: width * height * 3)))
+            let image = try ImageDecoder.decode(png, source: "strip.png")
+            let (outputWidth, outputHeight) = width == 1 ? (256, 5_120_000) : (5_120_000, 256)
+            let expected = ImageTransformError.outputTooLarge(
+                operation: "resizeShorterSide", imageWidth: width, imageHeight: height,
+                width: outputWidth, height: outputHeight, limit: limit)
+            XCTAssertThrowsError(try ImageTransforms.resizeShorterSide(image, to: 256)) { error in
+                XCTAssertEqual(error as? ImageTransformError, expected)
+                XCTAssertEqual("\(error)", "resizeShorterSide: the \(width)x\(height) image would become "
+                    + "\(outputWidth)x\(outputHeight), more than the limit of 67108864 pixels (an extreme aspect ratio?)")
+            }
+            XCTAssertThrowsError(try ImageTransforms.imageNetEvaluation(image)) { error in
+                XCTAssertEqual(error as? ImageTransformError, expected)
+            }
+            var generator = SplitMix64(seed: 1)
+            XCTAssertThrowsError(try ImagePipeline.imageFolderEvaluation().apply(image, using: &generator)) { error in
+                XCTAssertEqual(error as? ImageTransformError, expected)
+            }
+        }
+        // An exact size is bounded the same way, and a size beyond Int's range does not trap.
+        let pixel = RGBImage(width: 1, height: 1, pixels: [1, 2, 3])
+        XCTAssertThrowsError(try ImageTransforms.resize(pixel, width: 8193, height: 8192)) { error in
+            XCTAssertEqual(error as? ImageTransformError, .outputTooLarge(
+                operation: "resize", imageWidth: 1, imageHeight: 1, width: 8193, height: 8192, limit: limit))
+        }
+        XCTAssertThrowsError(try ImageTransforms.resizeShorterSide(RGBImage(width: 1, height: 3, pixels: [UInt8](repeating: 0, count: 9)), to: .max))
+    }
+
+    func testInvalidSizesAndImagesAreTypedErrors() {
+        let pixel = RGBImage(width: 1, height: 1, pixels: [1, 2, 3])
+        XCTAssertThrowsError(try ImageTransforms.resize(pixel, width: 0, height: 3)) { error in
+            XCTAssertEqual(error as? ImageTransformError, .invalidSize(operation: "resize", width: 0, height: 3))
+        }
+        XCTAssertThrowsError(try ImageTransforms.resizeShorterSide(pixel, to: -1)) { error in
+            XCTAssertEqual(error as? ImageTransformError, .invalidSize(operation: "resizeShorterSide", width: -1, height: -1))
+        }
+        let malformed = RGBImage(width: 2, height: 2, pixels: [1, 2, 3])
+        XCTAssertThrowsError(try ImageTransforms.resize(malformed, width: 1, height: 1)) { error in
+            XCTAssertEqual(error as? ImageTransformError, .malformedImage(operation: "resize", width: 2, height: 2, byteCount: 3))
+        }
+    }
+
     /// The fast fixed-point path against a direct floating-point reading of the same filter:
     /// they may differ by one step of rounding, never more, over many awkward sizes.
-    func testSweepAgainstFloatingPointTwin() {
+    func testSweepAgainstFloatingPointTwin() throws {
         var generator = SplitMix64(seed: 5)
         let sizes = [(1, 1), (1, 7), (7, 1), (2, 3), (13, 9), (31, 17), (64, 48), (97, 61)]
         for (width, height) in sizes {
             let pixels = (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let image = RGBImage(width: width, height: height, pixels: pixels)
             for (outputWidth, outputHeight) in [(1, 1), (3, 5), (width, height + 3), (width * 2 + 1, height), (17, 11)] {
-                let fast = ImageTransforms.resize(image, width: outputWidth, height: outputHeight)
+                let fast = try ImageTransforms.resize(image, width: outputWidth, height: outputHeight)
                 let twin = ReferenceResize.resize(image, width: outputWidth, height: outputHeight)
                 let worst = zip(fast.pixels, twin.pixels).map { abs(Int($0) - Int($1)) }.max() ?? 0
                 XCTAssertLessThanOrEqual(worst, 1, "\(width)x\(height) -> \(outputWidth)x\(outputHeight)")

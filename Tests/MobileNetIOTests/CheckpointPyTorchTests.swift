@@ -63,6 +63,20 @@ final class CheckpointPyTorchTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: first), try Data(contentsOf: second))
     }
 
+    /// Writing was quadratic in the number of tensors (10,000 took 1.6 s, 40,000 19.6 s); 20,000
+    /// tiny ones now take a fraction of a second each way.
+    func testManyTensorsRoundTrip() throws {
+        let state = Dictionary(uniqueKeysWithValues: (0..<20_000).map { index in
+            ("layer\(index).weight", Tensor(repeating: Float(index), shape: [index % 3 + 1]))
+        })
+        let url = try CheckpointFixtures.temporaryDirectory(for: self).appendingPathComponent("many.pth")
+        try PyTorchCheckpoint.write(state, to: url)
+        let read = try PyTorchCheckpoint.read(contentsOf: url)
+        XCTAssertEqual(read.count, state.count)
+        XCTAssertEqual(read["layer19999.weight"]?.scalars, [19_999, 19_999])
+        XCTAssertEqual(read["layer4.weight"]?.shape, [2])
+    }
+
     func testRefusesToOverwriteUnlessAsked() throws {
         let folder = try CheckpointFixtures.temporaryDirectory(for: self)
         let url = folder.appendingPathComponent("kept.pth")

@@ -157,8 +157,49 @@ final class ImageDecoderErrorTests: XCTestCase {
         XCTAssertThrowsError(try ImageDecoder.decode(Data(png), source: "huge.png")) { error in
             XCTAssertEqual(
                 error as? ImageError,
-                .tooLarge(source: "huge.png", width: 1 << 20, height: 1 << 20, limit: ImageDecoder.maximumPixelCount))
+                .sideTooLong(source: "huge.png", width: 1 << 20, height: 1 << 20, limit: ImageDecoder.maximumSide))
         }
+    }
+
+    /// A 100000x1 PNG is a few hundred bytes; its side is refused from the header, on either axis.
+    func testSidesLongerThanTheLimitAreRefused() throws {
+        for (width, height) in [(100_000, 1), (1, 100_000)] {
+            let png = try PNGEncoder.encode(RGBImage(width: width, height: height, pixels: [UInt8](repeating: 0, count: width * height * 3)))
+            XCTAssertLessThan(png.count, 1000)
+            let url = try temporaryFile(named: "\(width)x\(height).png", contents: png)
+            XCTAssertThrowsError(try ImageDecoder.decode(contentsOf: url)) { error in
+                XCTAssertEqual(error as? ImageError, .sideTooLong(source: url.path, width: width, height: height, limit: 65_535))
+                XCTAssertEqual("\(error)", "\(url.path): \(width)x\(height) has a side longer than the limit of 65535 pixels")
+            }
+        }
+        // At the limit, a one-pixel-high strip still decodes.
+        let strip = try PNGEncoder.encode(RGBImage(width: 65_535, height: 1, pixels: [UInt8](repeating: 9, count: 65_535 * 3)))
+        XCTAssertEqual(try ImageDecoder.decode(strip, source: "strip").width, 65_535)
+    }
+
+    /// A small file may not claim a picture far larger than it could hold: a real PNG's header
+    /// patched to 8192x8192 (201 MB of pixels from a few hundred bytes, under the absolute
+    /// limits) is refused before any pixel memory is allocated, and so is a JPEG's. A flat picture
+    /// of that size encoded for real is still within 1024x its file and decodes.
+    func testHeadersFarLargerThanTheirFileAreRefused() throws {
+        var png = [UInt8](try Data(contentsOf: ImageFixtures.url("png_rgb8.png")))
+        patchPNGSize(&png, width: 8192, height: 8192)
+        XCTAssertThrowsError(try ImageDecoder.decode(Data(png), source: "bomb.png")) { error in
+            XCTAssertEqual(
+                error as? ImageError,
+                .expandsTooFar(source: "bomb.png", width: 8192, height: 8192, fileSize: png.count, limit: 1024))
+            XCTAssertTrue("\(error)".hasPrefix("bomb.png: a 8192x8192 picture from a file of \(png.count) bytes"), "\(error)")
+        }
+        var jpeg = [UInt8](try Data(contentsOf: ImageFixtures.url("jpeg_baseline_420.jpg")))
+        try patchJPEGSize(&jpeg, width: 8192, height: 8192)
+        XCTAssertThrowsError(try ImageDecoder.decode(Data(jpeg), source: "bomb.jpg")) { error in
+            XCTAssertEqual(
+                error as? ImageError,
+                .expandsTooFar(source: "bomb.jpg", width: 8192, height: 8192, fileSize: jpeg.count, limit: 1024))
+        }
+        let flat = try PNGEncoder.encode(RGBImage(width: 4096, height: 4096, pixels: [UInt8](repeating: 7, count: 4096 * 4096 * 3)))
+        XCTAssertGreaterThan(flat.count * ImageDecoder.maximumExpansion, 4096 * 4096 * 3, "deflate stays within 1024:1")
+        XCTAssertEqual(try ImageDecoder.decode(flat, source: "flat.png").width, 4096)
     }
 
     func testZeroSizedHeadersAreRefused() throws {
@@ -182,11 +223,17 @@ final class ImageDecoderErrorTests: XCTestCase {
     }
 
     func testZeroSizeCheckItself() {
-        XCTAssertThrowsError(try ImageDecoder.checkDimensions(width: 0, height: 5, source: "s")) { error in
+        // A file large enough that only the absolute limits apply.
+        let large = 1 << 20
+        XCTAssertThrowsError(try ImageDecoder.checkDimensions(width: 0, height: 5, fileSize: large, source: "s")) { error in
             XCTAssertEqual(error as? ImageError, .zeroSize(source: "s", width: 0, height: 5))
         }
-        XCTAssertNoThrow(try ImageDecoder.checkDimensions(width: 1 << 14, height: 1 << 14, source: "s"))
-        XCTAssertThrowsError(try ImageDecoder.checkDimensions(width: (1 << 14) + 1, height: 1 << 14, source: "s"))
+        XCTAssertNoThrow(try ImageDecoder.checkDimensions(width: 1 << 14, height: 1 << 14, fileSize: large, source: "s"))
+        XCTAssertThrowsError(try ImageDecoder.checkDimensions(width: (1 << 14) + 1, height: 1 << 14, fileSize: large, source: "s"))
+        // The expansion bound: 1024x the file, but never less than 64 MiB of pixels.
+        XCTAssertNoThrow(try ImageDecoder.checkDimensions(width: 4096, height: 4096, fileSize: 10, source: "s"))
+        XCTAssertThrowsError(try ImageDecoder.checkDimensions(width: 4096, height: 5462, fileSize: 10, source: "s"))
+        XCTAssertNoThrow(try ImageDecoder.checkDimensions(width: 8192, height: 8192, fileSize: 8192 * 8192 * 3 / 1024, source: "s"))
     }
 
     func testDescriptionsSayWhatWasExpectedAndFound() {

@@ -48,7 +48,7 @@ final class PretrainedParityTests: XCTestCase {
         XCTAssertEqual(fixture.photos.count, 2)
         for photo in fixture.photos {
             let image = try ImageDecoder.decode(contentsOf: Self.repository.appendingPathComponent(photo.file))
-            let resized = ImageTransforms.resizeShorterSide(image, to: 256)
+            let resized = try ImageTransforms.resizeShorterSide(image, to: 256)
             XCTAssertEqual([resized.width, resized.height], photo.resized_size, photo.file)
             let crop = try classifier.prepare(image)
             XCTAssertEqual(String(fnv1a64(crop.pixels)), photo.crop_fnv1a64, "\(photo.file): the 224x224 crop differs from PIL's")

@@ -1,15 +1,26 @@
 import CMobileNetZlib
 import Foundation
+import MobileNetIO
 
 /// Decompression of gzip (and zlib) streams through the system's zlib.
 enum Gzip {
-    /// The decompressed bytes of `data`; `path` names the source in errors.
+    /// How many times its own size a gzip file may decompress to.
+    ///
+    /// The IDX files of MNIST and Fashion-MNIST decompress to 2 to 5 times their size, but
+    /// deflate can expand a thousandfold: a few kilobytes of zeros would become gigabytes.
+    static let maximumExpansion = 64
+
+    /// The decompressed bytes of `data`, or only the first `limit` of them; `path` names the
+    /// source in errors.
+    ///
+    /// Inflating stops at `limit` bytes, so the output never takes more memory than that, however
+    /// much the stream would expand to.
     ///
     /// Concatenated gzip members (what `cat a.gz b.gz` makes, and what `gzip -d` accepts) are
     /// decompressed one after another. Data that is not compressed at all is an error rather than
     /// passed through, so that an uncompressed file saved under a `.gz` name is reported, not
     /// parsed as garbage.
-    static func decompress(_ data: Data, path: String) throws -> [UInt8] {
+    static func decompress(_ data: Data, path: String, upTo limit: Int = .max) throws -> [UInt8] {
         guard !data.isEmpty else {
             throw DatasetError.corruptCompression(path: path, message: "the file is empty")
         }
@@ -19,8 +30,8 @@ enum Gzip {
         }
         defer { inflateEnd(&stream) }
 
-        // IDX files compress about 4:1; start there and grow geometrically.
-        var output = [UInt8](repeating: 0, count: max(data.count * 4, 1 << 16))
+        // IDX files compress about 4:1; start there and grow geometrically, up to the limit.
+        var output = [UInt8](repeating: 0, count: min(limit, max(data.count * 4, 1 << 16)))
         var produced = 0
         try data.withUnsafeBytes { (input: UnsafeRawBufferPointer) in
             let base = input.bindMemory(to: Bytef.self).baseAddress!
@@ -28,7 +39,8 @@ enum Gzip {
             stream.avail_in = uInt(input.count)
             while true {
                 if produced == output.count {
-                    output.append(contentsOf: repeatElement(0, count: output.count))
+                    if produced == limit { return }
+                    output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
                 }
                 let status = output.withUnsafeMutableBufferPointer { buffer -> Int32 in
                     stream.next_out = buffer.baseAddress! + produced
@@ -61,22 +73,15 @@ enum Gzip {
         return output
     }
 
-    /// Reads the file at `url` and decompresses it.
-    static func decompress(contentsOf url: URL) throws -> [UInt8] {
-        try decompress(readFile(url), path: url.path)
-    }
-
-    /// The bytes of the file at `url`, with the dataset's typed errors.
+    /// The bytes of the file at `url`, with the dataset's typed errors; anything but a regular
+    /// file (a FIFO, a folder) is refused unopened.
     static func readFile(_ url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url)
+            return try RegularFile.read(url.path)
+        } catch .notFound {
+            throw DatasetError.notFound(path: url.path)
         } catch {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-                throw DatasetError.notFound(path: url.path)
-            }
-            throw DatasetError.unreadable(
-                path: url.path, reason: isDirectory.boolValue ? "it is a folder" : error.localizedDescription)
+            throw DatasetError.unreadable(path: url.path, reason: error.reason)
         }
     }
 }

@@ -111,7 +111,7 @@ public struct ImageFolder: ImageDataset {
                 .filter { !$0.hasPrefix(".") }
                 .sorted(by: codePointOrder)
         } catch {
-            throw DatasetError.unreadable(path: folder, reason: error.localizedDescription)
+            throw DatasetError.unreadable(path: folder, reason: readableReason(error))
         }
     }
 

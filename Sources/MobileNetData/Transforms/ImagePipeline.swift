@@ -52,17 +52,9 @@ public struct ImagePipeline: Hashable, Sendable {
         for step in steps {
             switch step {
             case let .resize(width, height):
-                guard width > 0, height > 0 else {
-                    throw ImageTransformError.invalidSize(operation: "resize", width: width, height: height)
-                }
-                try ImageTransforms.requireWellFormed(image, for: "resize")
-                image = ImageTransforms.resize(image, width: width, height: height)
+                image = try ImageTransforms.resize(image, width: width, height: height)
             case let .resizeShorterSide(size):
-                guard size > 0 else {
-                    throw ImageTransformError.invalidSize(operation: "resizeShorterSide", width: size, height: size)
-                }
-                try ImageTransforms.requireWellFormed(image, for: "resizeShorterSide")
-                image = ImageTransforms.resizeShorterSide(image, to: size)
+                image = try ImageTransforms.resizeShorterSide(image, to: size)
             case let .centerCrop(width, height):
                 image = try ImageTransforms.centerCrop(image, width: width, height: height)
             case let .randomResizedCrop(width, height, scale, ratio):

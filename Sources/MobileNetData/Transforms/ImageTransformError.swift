@@ -8,6 +8,9 @@ public enum ImageTransformError: Error, Hashable, Sendable, CustomStringConverti
     case malformedImage(operation: String, width: Int, height: Int, byteCount: Int)
     /// A requested output size is not positive.
     case invalidSize(operation: String, width: Int, height: Int)
+    /// A resize of the `imageWidth` x `imageHeight` image would make a `width` x `height` one,
+    /// more than `limit` pixels (``ImageTransforms/maximumResizedPixelCount``).
+    case outputTooLarge(operation: String, imageWidth: Int, imageHeight: Int, width: Int, height: Int, limit: Int)
     /// A crop rectangle reaches outside the image.
     case regionOutsideImage(left: Int, top: Int, width: Int, height: Int, imageWidth: Int, imageHeight: Int)
     /// A batch needs at least one image.
@@ -25,6 +28,9 @@ public enum ImageTransformError: Error, Hashable, Sendable, CustomStringConverti
                 + "bytes for \(width)x\(height), found \(byteCount) bytes"
         case let .invalidSize(operation, width, height):
             "\(operation): expected a positive size, got \(width)x\(height)"
+        case let .outputTooLarge(operation, imageWidth, imageHeight, width, height, limit):
+            "\(operation): the \(imageWidth)x\(imageHeight) image would become \(width)x\(height), "
+                + "more than the limit of \(limit) pixels (an extreme aspect ratio?)"
         case let .regionOutsideImage(left, top, width, height, imageWidth, imageHeight):
             "crop: the \(width)x\(height) region at (\(left), \(top)) does not fit inside the \(imageWidth)x\(imageHeight) image"
         case .emptyBatch:

@@ -140,6 +140,6 @@ extension ImageTransforms {
         try requireWellFormed(image, for: "randomResizedCrop")
         let region = randomResizedCropRegion(width: image.width, height: image.height, scale: scale, ratio: ratio, using: &generator)
         let cropped = try crop(image, left: region.left, top: region.top, width: region.width, height: region.height)
-        return resize(cropped, width: width, height: height)
+        return try resize(cropped, width: width, height: height)
     }
 }

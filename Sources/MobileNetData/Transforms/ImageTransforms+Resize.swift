@@ -16,13 +16,14 @@ extension ImageTransforms {
     /// pass first; for those resizes their output differs from this one by one level here and
     /// there.
     ///
-    /// - Precondition: `width` and `height` are positive and `image` is well formed (decoded
-    ///   images always are). Sizes are the caller's choice, not data, so a bad one is a bug.
-    public static func resize(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
-        precondition(width > 0 && height > 0, "resize: expected a positive size, got \(width)x\(height)")
-        precondition(
-            image.isWellFormed,
-            "resize: malformed \(image.width)x\(image.height) image holding \(image.pixels.count) bytes")
+    /// - Throws: ``ImageTransformError`` for a size that is not positive, a malformed image, or an
+    ///   output of more than ``maximumResizedPixelCount`` pixels.
+    public static func resize(_ image: RGBImage, width: Int, height: Int) throws -> RGBImage {
+        guard width > 0, height > 0 else {
+            throw ImageTransformError.invalidSize(operation: "resize", width: width, height: height)
+        }
+        try requireWellFormed(image, for: "resize")
+        try requireModestOutput(of: image, width: Double(width), height: Double(height), for: "resize")
         let resizesWidth = width != image.width
         let resizesHeight = height != image.height
         let columns = resizesWidth ? ResampleCoefficients(inputSize: image.width, outputSize: width) : nil
@@ -52,12 +53,44 @@ extension ImageTransforms {
     /// torchvision's `Resize(size)` does: the longer side becomes `int(size * long / short)`,
     /// truncated (a 500x375 photo becomes 341x256).
     ///
-    /// - Precondition: `size` is positive and `image` is well formed.
-    public static func resizeShorterSide(_ image: RGBImage, to size: Int) -> RGBImage {
-        precondition(size > 0, "resizeShorterSide: expected a positive size, got \(size)")
-        precondition(image.isWellFormed, "resizeShorterSide: malformed \(image.width)x\(image.height) image")
+    /// - Throws: ``ImageTransformError`` for a size that is not positive, a malformed image, or an
+    ///   output of more than ``maximumResizedPixelCount`` pixels: a picture of an extreme aspect
+    ///   ratio, such as a 161-byte PNG of 1x20000 pixels, whose shorter side resized to 256 would
+    ///   take 3.9 GB.
+    public static func resizeShorterSide(_ image: RGBImage, to size: Int) throws -> RGBImage {
+        guard size > 0 else {
+            throw ImageTransformError.invalidSize(operation: "resizeShorterSide", width: size, height: size)
+        }
+        try requireWellFormed(image, for: "resizeShorterSide")
+        // In floating point first: the exact sizes could overflow.
+        let (short, long) = (Double(min(image.width, image.height)), Double(max(image.width, image.height)))
+        let scaledLong = Double(size) * long / short
+        try requireModestOutput(
+            of: image, width: image.width <= image.height ? Double(size) : scaledLong,
+            height: image.width <= image.height ? scaledLong : Double(size), for: "resizeShorterSide")
         let (width, height) = shorterSideSize(width: image.width, height: image.height, shorterSide: size)
-        return resize(image, width: width, height: height)
+        return try resize(image, width: width, height: height)
+    }
+
+    /// The most pixels a resize may make: 2^26 (8192 x 8192, 192 MiB of RGB).
+    ///
+    /// Every resize this package asks for is far smaller (a shorter side of 256, a training
+    /// resolution); only a picture of an extreme aspect ratio comes near, and it is refused
+    /// rather than stretched into gigabytes.
+    public static let maximumResizedPixelCount = 1 << 26
+
+    /// Throws unless a `width` x `height` output (not yet rounded) stays within ``maximumResizedPixelCount``.
+    private static func requireModestOutput(of image: RGBImage, width: Double, height: Double, for operation: String) throws {
+        guard width * height <= Double(maximumResizedPixelCount) else {
+            throw ImageTransformError.outputTooLarge(
+                operation: operation, imageWidth: image.width, imageHeight: image.height,
+                width: whole(width), height: whole(height), limit: maximumResizedPixelCount)
+        }
+    }
+
+    /// `value` truncated to an `Int`, or `Int.max` beyond it.
+    private static func whole(_ value: Double) -> Int {
+        Int(exactly: value.rounded(.towardZero)) ?? .max
     }
 
     /// The output size of torchvision's `Resize(shorterSide)` for a `width` x `height` picture.

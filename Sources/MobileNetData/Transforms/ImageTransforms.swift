@@ -30,7 +30,7 @@ public enum ImageTransforms {
             throw ImageTransformError.invalidSize(operation: "imageNetEvaluation", width: resize, height: resize)
         }
         try requireWellFormed(image, for: "imageNetEvaluation")
-        return try centerCrop(resizeShorterSide(image, to: resize), width: crop, height: crop)
+        return try centerCrop(try resizeShorterSide(image, to: resize), width: crop, height: crop)
     }
 
     /// Throws unless `image` has positive sides and three bytes per pixel.

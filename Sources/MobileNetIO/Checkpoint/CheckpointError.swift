@@ -31,7 +31,12 @@ public enum CheckpointError: Error, Hashable, Sendable, CustomStringConvertible 
     /// The checkpoint holds no dictionary of tensors where one was looked for.
     case notAStateDictionary(file: String, found: String)
 
+    /// One line: names and keys from the file are quoted with their control characters escaped.
     public var description: String {
+        text.escapingControlCharacters
+    }
+
+    private var text: String {
         switch self {
         case let .fileNotFound(path):
             "no such file: \(path)"

@@ -17,25 +17,17 @@ final class MappedFile: @unchecked Sendable {
     let base: UnsafeMutableRawPointer?
     let count: Int
 
-    /// Maps the file at `url`; a missing file is ``CheckpointError/fileNotFound(path:)``.
+    /// Maps the file at `url`; a missing file is ``CheckpointError/fileNotFound(path:)``, and
+    /// anything but a regular file (a FIFO, a directory) is refused before a byte is read.
     init(url: URL) throws {
         path = url.path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            throw code == ENOENT || code == ENOTDIR
-                ? CheckpointError.fileNotFound(path: path)
-                : CheckpointError.fileSystem(path: path, operation: "open", reason: systemErrorDescription(code))
+        let descriptor: Int32
+        do {
+            (descriptor, count) = try RegularFile.openForReading(path)
+        } catch {
+            throw CheckpointError(error, path: path)
         }
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw CheckpointError.fileSystem(path: path, operation: "stat", reason: systemErrorDescription(errno))
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw CheckpointError.fileSystem(path: path, operation: "read", reason: "not a regular file")
-        }
-        count = Int(status.st_size)
         guard count > 0 else {
             base = nil
             return
@@ -55,6 +47,17 @@ final class MappedFile: @unchecked Sendable {
     deinit {
         if let base {
             munmap(base, count)
+        }
+    }
+}
+
+extension CheckpointError {
+    /// The error for a checkpoint that could not be opened.
+    init(_ failure: RegularFile.Failure, path: String) {
+        self = switch failure {
+        case .notFound: .fileNotFound(path: path)
+        case .notRegular: .fileSystem(path: path, operation: "read", reason: failure.reason)
+        case let .system(operation, reason): .fileSystem(path: path, operation: operation, reason: reason)
         }
     }
 }

@@ -8,8 +8,27 @@
 /// refused as soon as it is named, before anything could call it.
 ///
 /// Every length and index comes from the file and is checked before use, so a truncated or
-/// hostile pickle ends in a ``CheckpointError`` that gives the byte offset, never a crash.
+/// hostile pickle ends in a ``CheckpointError`` that gives the byte offset, never a crash. So are
+/// the pickle's demands on memory and on the stack: it may make at most ``maximumValueCount``
+/// values and nest containers at most ``maximumDepth`` deep, and may not change a list or
+/// dictionary after nesting it (see ``PickleContainer``), so it cannot build a reference cycle.
 struct PickleMachine {
+    /// The deepest nesting of tuples, lists and dictionaries accepted.
+    ///
+    /// State dictionaries nest fewer than 10 deep (a training checkpoint's optimizer state, per
+    /// parameter buffers, a module's `_metadata`). Releasing a value recurses once per level, and
+    /// about 43,500 nested tuples overflowed the main thread's 8 MiB stack; 100 levels are far
+    /// from any thread's limit.
+    static let maximumDepth = 100
+
+    /// The most values one pickle may make (every push counts: a `DUP` or memo `GET` too, and
+    /// every new memo entry).
+    ///
+    /// A state dictionary makes about 25 values per tensor, so this allows some 150,000 tensors;
+    /// a value takes 24 bytes, so the stack, memo and containers stay within a few hundred
+    /// megabytes, where 20 million `DUP`s (a 19.5 KB deflated file) once took 2.7 GB.
+    static let maximumValueCount = 1 << 22
+
     private let bytes: UnsafeRawBufferPointer
     private let file: String
     private var position: Int
@@ -19,6 +38,9 @@ struct PickleMachine {
     /// Stack heights at each `MARK`.
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Values made so far, against `valueLimit` (``maximumValueCount`` but in tests).
+    private var valueCount = 0
+    private let valueLimit: Int
     /// Every storage a persistent id named, by key.
     private var storages: [String: PyTorchStorageReference] = [:]
 
@@ -35,10 +57,13 @@ struct PickleMachine {
 
     /// Unpickles the program that starts at byte `start` of `bytes`.
     ///
-    /// - Parameter file: names the file (or archive entry) in errors; offsets count from the
-    ///   start of `bytes`.
-    static func unpickle(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String) throws -> Result {
-        var machine = PickleMachine(bytes: bytes, file: file, position: start, opcodeOffset: start)
+    /// - Parameters:
+    ///   - file: names the file (or archive entry) in errors; offsets count from the start of `bytes`.
+    ///   - valueLimit: the most values the pickle may make, lowered by tests to keep them quick.
+    static func unpickle(
+        _ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String, valueLimit: Int = maximumValueCount
+    ) throws -> Result {
+        var machine = PickleMachine(bytes: bytes, file: file, position: start, opcodeOffset: start, valueLimit: valueLimit)
         let value = try machine.run()
         return Result(value: value, end: machine.position, storages: machine.storages)
     }
@@ -80,52 +105,53 @@ struct PickleMachine {
         case .popMark:
             _ = try popToMark(for: "POP_MARK")
         case .duplicate:
-            stack.append(try top(for: "DUP"))
+            try push(top(for: "DUP"))
 
         case .none:
-            stack.append(.none)
+            try push(.none)
         case .newTrue:
-            stack.append(.bool(true))
+            try push(.bool(true))
         case .newFalse:
-            stack.append(.bool(false))
+            try push(.bool(false))
         case .binaryInt:
-            stack.append(.integer(Int(try readInteger(Int32.self, "a 4-byte int"))))
+            try push(.integer(Int(try readInteger(Int32.self, "a 4-byte int"))))
         case .binaryInt1:
-            stack.append(.integer(Int(try readByte("a 1-byte int"))))
+            try push(.integer(Int(try readByte("a 1-byte int"))))
         case .binaryInt2:
-            stack.append(.integer(Int(try readInteger(UInt16.self, "a 2-byte int"))))
+            try push(.integer(Int(try readInteger(UInt16.self, "a 2-byte int"))))
         case .long1:
             let count = Int(try readByte("a LONG1 length"))
-            stack.append(Self.integer(littleEndian: Array(try read(count, "a LONG1 int"))))
+            try push(Self.integer(littleEndian: Array(try read(count, "a LONG1 int"))))
         case .long4:
             let count = Int(try readInteger(Int32.self, "a LONG4 length"))
             guard count >= 0 else { throw malformed("a non-negative LONG4 length", "\(count)") }
-            stack.append(Self.integer(littleEndian: Array(try read(count, "a LONG4 int"))))
+            try push(Self.integer(littleEndian: Array(try read(count, "a LONG4 int"))))
         case .binaryFloat:
             let bits = try readInteger(UInt64.self, "an 8-byte float", bigEndian: true)
-            stack.append(.float(Double(bitPattern: bits)))
+            try push(.float(Double(bitPattern: bits)))
 
         case .binaryUnicode:
-            stack.append(.string(try readUTF8(length: Int(try readInteger(UInt32.self, "a string length")))))
+            try push(.string(try readUTF8(length: Int(try readInteger(UInt32.self, "a string length")))))
         case .shortBinaryUnicode:
-            stack.append(.string(try readUTF8(length: Int(try readByte("a string length")))))
+            try push(.string(try readUTF8(length: Int(try readByte("a string length")))))
         case .binaryUnicode8:
-            stack.append(.string(try readUTF8(length: try readLength64("a string length"))))
+            try push(.string(try readUTF8(length: try readLength64("a string length"))))
         case .binaryString:
-            stack.append(.string(try readLatin1(length: Int(try readInteger(Int32.self, "a string length")))))
+            try push(.string(try readLatin1(length: Int(try readInteger(Int32.self, "a string length")))))
         case .shortBinaryString:
-            stack.append(.string(try readLatin1(length: Int(try readByte("a string length")))))
+            try push(.string(try readLatin1(length: Int(try readByte("a string length")))))
         case .binaryBytes:
-            stack.append(.bytes(Array(try read(Int(try readInteger(UInt32.self, "a bytes length")), "bytes"))))
+            try push(.bytes(Array(try read(Int(try readInteger(UInt32.self, "a bytes length")), "bytes"))))
         case .shortBinaryBytes:
-            stack.append(.bytes(Array(try read(Int(try readByte("a bytes length")), "bytes"))))
+            try push(.bytes(Array(try read(Int(try readByte("a bytes length")), "bytes"))))
         case .binaryBytes8:
-            stack.append(.bytes(Array(try read(try readLength64("a bytes length"), "bytes"))))
+            try push(.bytes(Array(try read(try readLength64("a bytes length"), "bytes"))))
 
         case .emptyTuple:
-            stack.append(.tuple([]))
+            try push(.tuple([], depth: 1))
         case .tuple:
-            stack.append(.tuple(try popToMark(for: "TUPLE")))
+            let items = try popToMark(for: "TUPLE")
+            try push(try tuple(items, for: "TUPLE"))
         case .tuple1, .tuple2, .tuple3:
             let count = Int(opcode.rawValue - PickleOpcode.tuple1.rawValue) + 1
             guard stack.count - (marks.last ?? 0) >= count else {
@@ -133,58 +159,62 @@ struct PickleMachine {
             }
             let items = Array(stack.suffix(count))
             stack.removeLast(count)
-            stack.append(.tuple(items))
+            try push(try tuple(items, for: "TUPLE\(count)"))
         case .emptyList:
-            stack.append(.list(PickleList()))
+            try push(.list(PickleList()))
         case .list:
-            stack.append(.list(PickleList(try popToMark(for: "LIST"))))
+            let items = try popToMark(for: "LIST")
+            try nest(items, for: "LIST")
+            try push(.list(PickleList(items)))
         case .append:
             let item = try pop(for: "APPEND")
-            try list(for: "APPEND").items.append(item)
+            try append([item], for: "APPEND")
         case .appends:
             let items = try popToMark(for: "APPENDS")
-            try list(for: "APPENDS").items.append(contentsOf: items)
+            try append(items, for: "APPENDS")
         case .emptyDictionary:
-            stack.append(.dictionary(PickleDictionary()))
+            try push(.dictionary(PickleDictionary()))
         case .dictionary:
+            let items = try popToMark(for: "DICT")
+            try nest(items, for: "DICT")
             let dictionary = PickleDictionary()
-            try insertPairs(try popToMark(for: "DICT"), into: dictionary)
-            stack.append(.dictionary(dictionary))
+            try setPairs(items, in: dictionary, for: "DICT")
+            try push(.dictionary(dictionary))
         case .setItem:
             let value = try pop(for: "SETITEM")
             let key = try pop(for: "SETITEM")
-            try dictionary(for: "SETITEM").set(value, for: key)
+            try insertPairs([key, value], for: "SETITEM")
         case .setItems:
             let items = try popToMark(for: "SETITEMS")
-            try insertPairs(items, into: try dictionary(for: "SETITEMS"))
+            try insertPairs(items, for: "SETITEMS")
 
         case .binaryPut:
-            memo[Int(try readByte("a memo index"))] = try top(for: "BINPUT")
+            try remember(try top(for: "BINPUT"), at: Int(try readByte("a memo index")))
         case .longBinaryPut:
-            memo[Int(try readInteger(UInt32.self, "a memo index"))] = try top(for: "LONG_BINPUT")
+            try remember(try top(for: "LONG_BINPUT"), at: Int(try readInteger(UInt32.self, "a memo index")))
         case .memoize:
-            memo[memo.count] = try top(for: "MEMOIZE")
+            try remember(try top(for: "MEMOIZE"), at: memo.count)
         case .binaryGet:
-            stack.append(try recall(Int(try readByte("a memo index"))))
+            try push(recall(Int(try readByte("a memo index"))))
         case .longBinaryGet:
-            stack.append(try recall(Int(try readInteger(UInt32.self, "a memo index"))))
+            try push(recall(Int(try readInteger(UInt32.self, "a memo index"))))
 
         case .global:
             let module = try readLine("a module name")
             let name = try readLine("a global name")
-            stack.append(.global(try allowedGlobal(module: module, name: name)))
+            try push(.global(try allowedGlobal(module: module, name: name)))
         case .stackGlobal:
             let name = try pop(for: "STACK_GLOBAL")
             let module = try pop(for: "STACK_GLOBAL")
             guard let moduleName = module.string, let globalName = name.string else {
                 throw malformed("a module and a name (strings) for STACK_GLOBAL", "\(module.summary), \(name.summary)")
             }
-            stack.append(.global(try allowedGlobal(module: moduleName, name: globalName)))
+            try push(.global(try allowedGlobal(module: moduleName, name: globalName)))
         case .reduce, .newObject:
             // For the allow-listed classes, `cls.__new__(cls, *args)` and `cls(*args)` agree.
             let arguments = try pop(for: "REDUCE")
             let callable = try pop(for: "REDUCE")
-            stack.append(try call(callable, arguments))
+            try push(call(callable, arguments))
         case .build:
             // `__setstate__` only adds attributes here: `_metadata` on a state dictionary's
             // OrderedDict (per-module versions), which no tensor depends on.
@@ -198,7 +228,7 @@ struct PickleMachine {
             let identifier = try pop(for: "BINPERSID")
             let storage = try PyTorchStorageReference(persistentID: identifier, file: file, offset: opcodeOffset)
             storages[storage.key] = storage
-            stack.append(.storage(storage))
+            try push(.storage(storage))
         }
     }
 
@@ -216,7 +246,7 @@ struct PickleMachine {
         guard case let .global(global) = callable else {
             throw malformed("an allow-listed global to call", callable.summary)
         }
-        guard case let .tuple(items) = arguments else {
+        guard case let .tuple(items, _) = arguments else {
             throw malformed("an argument tuple for \(global)", arguments.summary)
         }
         switch global {
@@ -227,11 +257,11 @@ struct PickleMachine {
                 let pairs: [PickleValue]
                 switch initial {
                 case let .list(list) where items.count == 1: pairs = list.items
-                case let .tuple(tuple) where items.count == 1: pairs = tuple
+                case let .tuple(tuple, _) where items.count == 1: pairs = tuple
                 default: throw malformed("OrderedDict() or OrderedDict(list of pairs)", "arguments \(arguments.summary)")
                 }
                 for pair in pairs {
-                    guard case let .tuple(keyValue) = pair, keyValue.count == 2 else {
+                    guard case let .tuple(keyValue, _) = pair, keyValue.count == 2 else {
                         throw malformed("a (key, value) pair", pair.summary)
                     }
                     dictionary.set(keyValue[1], for: keyValue[0])
@@ -250,13 +280,36 @@ struct PickleMachine {
             guard items.count <= 1, items.first?.integers != nil || items.isEmpty else {
                 throw malformed("torch.Size(tuple of ints)", "arguments \(arguments.summary)")
             }
-            return items.first ?? .tuple([])
+            return items.first ?? .tuple([], depth: 1)
         case let .storageType(name):
             throw malformed("a callable", "the storage type torch.\(name) called")
         }
     }
 
     // MARK: - Stack
+
+    /// Pushes a value the pickle made, counting it against ``maximumValueCount``.
+    private mutating func push(_ value: PickleValue) throws {
+        try count(1, "values on the stack")
+        stack.append(value)
+    }
+
+    /// Stores `value` in the memo; a new entry counts against ``maximumValueCount``.
+    private mutating func remember(_ value: PickleValue, at index: Int) throws {
+        if memo[index] == nil {
+            try count(1, "memo entries")
+        }
+        memo[index] = value
+    }
+
+    private mutating func count(_ added: Int, _ what: String) throws {
+        valueCount += added
+        guard valueCount <= valueLimit else {
+            throw malformed(
+                "at most \(valueLimit) values from one pickle (stack, memo and containers)",
+                "more \(what) than that")
+        }
+    }
 
     private mutating func pop(for operation: String) throws -> PickleValue {
         guard let value = stack.last, stack.count > (marks.last ?? 0) else {
@@ -282,23 +335,59 @@ struct PickleMachine {
         return items
     }
 
-    private func list(for operation: String) throws -> PickleList {
-        let target = try top(for: operation)
-        guard case let .list(list) = target else { throw malformed("a list to \(operation) to", target.summary) }
-        return list
+    // MARK: - Nesting
+
+    /// A tuple of `items`, once they may be nested in it.
+    private func tuple(_ items: [PickleValue], for operation: String) throws -> PickleValue {
+        try nest(items, for: operation)
+        return .tuple(items, depth: 1 + (items.lazy.map(\.depth).max() ?? 0))
     }
 
-    private func dictionary(for operation: String) throws -> PickleDictionary {
+    /// Marks `items` as placed inside a container, after checking that the container stays
+    /// within ``maximumDepth``.
+    private func nest(_ items: [PickleValue], for operation: String) throws {
+        let deepest = items.lazy.map(\.depth).max() ?? 0
+        guard deepest < Self.maximumDepth else {
+            throw malformed(
+                "containers nested at most \(Self.maximumDepth) deep", "\(operation) nesting them \(deepest + 1) deep")
+        }
+        for item in items {
+            item.container?.markNested()
+        }
+    }
+
+    /// The container on top of the stack, for `operation` to add items to: not one already
+    /// nested in another value (which includes one being added to itself).
+    private func openContainer(for operation: String) throws -> PickleValue {
         let target = try top(for: operation)
+        if let container = target.container, container.isNested {
+            throw malformed(
+                "a container not yet nested in another value for \(operation)",
+                "\(target.summary) already inside one (a changed nested container, or one put inside itself)")
+        }
+        return target
+    }
+
+    private func append(_ items: [PickleValue], for operation: String) throws {
+        try nest(items, for: operation)
+        let target = try openContainer(for: operation)
+        guard case let .list(list) = target else { throw malformed("a list to \(operation) to", target.summary) }
+        list.append(contentsOf: items)
+    }
+
+    /// Adds key-value pairs to the dictionary on top of the stack.
+    private func insertPairs(_ items: [PickleValue], for operation: String) throws {
+        try nest(items, for: operation)
+        let target = try openContainer(for: operation)
         guard case let .dictionary(dictionary) = target else {
             throw malformed("a dictionary for \(operation)", target.summary)
         }
-        return dictionary
+        try setPairs(items, in: dictionary, for: operation)
     }
 
-    private func insertPairs(_ items: [PickleValue], into dictionary: PickleDictionary) throws {
+    private func setPairs(_ items: [PickleValue], in dictionary: PickleDictionary, for operation: String) throws {
         guard items.count.isMultiple(of: 2) else {
-            throw malformed("key-value pairs", "\(items.count) item(s)")
+            throw malformed("key-value pairs for \(operation)", "\(items.count) item(s)")
         }
         for index in stride(from: 0, to: items.count, by: 2) {
             dictionary.set(items[index + 1], for: items[index])

@@ -16,6 +16,16 @@ extension PyTorchCheckpoint {
     /// The largest `data.pkl` accepted; a state dictionary's pickle is a few hundred kilobytes.
     static let pickleSizeLimit: UInt64 = 1 << 30
 
+    /// How many times its own size an archive's entries may add up to once extracted.
+    ///
+    /// `torch.save` stores every entry uncompressed, so a real checkpoint extracts to less than
+    /// its size; one recompressed by a zip tool shrinks by 10 % (floats) to 5 times (the pickle).
+    /// A deflated entry can expand a thousandfold, though: 512 MiB of storage in a 522 KB file
+    /// was once read as a 1 GB tensor, and 20 million opcodes in 19.5 KB of pickle took 2.7 GB.
+    /// Entries are refused, before they are extracted, once they would exceed this many times
+    /// the file.
+    static let maximumExpansion = 8
+
     static func readArchive(_ mapped: MappedFile) throws -> [String: Tensor] {
         let file = mapped.path
         try ZipPreflight.check(mapped.bytes, file: file)
@@ -25,7 +35,7 @@ extension PyTorchCheckpoint {
         } catch {
             throw CheckpointError.malformedArchive(
                 file: file, expected: "a complete zip archive with its central directory",
-                found: "an unreadable one (\(error); truncated?)")
+                found: "an unreadable one (\(readableReason(error)); truncated?)")
         }
         // Declared sizes are trusted for reserving memory only as far as the file could hold them.
         let reader = EntryReader(archive: archive, file: file, fileSize: UInt64(mapped.count))
@@ -102,11 +112,20 @@ extension PyTorchCheckpoint {
     }
 }
 
-/// Reads whole entries of one archive.
-private struct EntryReader {
+/// Reads whole entries of one archive, at most ``PyTorchCheckpoint/maximumExpansion`` times the
+/// file's size in all.
+private final class EntryReader {
     let archive: Archive
     let file: String
     let fileSize: UInt64
+    /// The bytes that entries read so far declared.
+    private var extracted: UInt64 = 0
+
+    init(archive: Archive, file: String, fileSize: UInt64) {
+        self.archive = archive
+        self.file = file
+        self.fileSize = fileSize
+    }
 
     /// The bytes of an entry, checked against the size and CRC-32 its directory records.
     func contents(of entry: Entry, limit: UInt64) throws -> Data {
@@ -116,6 +135,7 @@ private struct EntryReader {
             throw CheckpointError.malformedArchive(
                 file: location, expected: "an entry of at most \(limit) bytes", found: "\(expected) bytes")
         }
+        try reserve(expected, for: entry, location: location)
         var data = Data()
         data.reserveCapacity(Int(min(expected, fileSize)))
         do {
@@ -136,12 +156,25 @@ private struct EntryReader {
             throw error
         } catch {
             throw CheckpointError.malformedArchive(
-                file: location, expected: "an intact entry of \(expected) bytes", found: "\(error) (truncated or corrupt?)")
+                file: location, expected: "an intact entry of \(expected) bytes", found: "\(readableReason(error)) (truncated or corrupt?)")
         }
         guard UInt64(data.count) == expected else {
             throw CheckpointError.truncated(
                 file: location, section: "entry data", offset: data.count, needed: Int(clamping: expected) - data.count, available: 0)
         }
         return data
+    }
+
+    /// Counts `size` more extracted bytes, refusing them beyond the archive's allowance.
+    private func reserve(_ size: UInt64, for entry: Entry, location: String) throws {
+        let allowance = UInt64(PyTorchCheckpoint.maximumExpansion) * fileSize
+        guard size <= allowance - min(extracted, allowance) else {
+            throw CheckpointError.malformedArchive(
+                file: location,
+                expected: "entries of at most \(allowance) bytes in all from a \(fileSize)-byte archive "
+                    + "(\(PyTorchCheckpoint.maximumExpansion) times its size; torch.save stores them uncompressed)",
+                found: "\(size) bytes (compressed to \(entry.compressedSize)) after \(extracted) bytes of other entries")
+        }
+        extracted += size
     }
 }

@@ -16,23 +16,28 @@ extension PyTorchCheckpoint {
     /// The magic number's LONG1 bytes: 0x1950A86A20F9469CFC6C, little-endian.
     static let legacyMagic: [UInt8] = [0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
     static let legacyProtocolVersion = 1001
+    /// The most values each of the three small pickles before the object may make: they hold a
+    /// number, a number and a dictionary of four entries, and the values of all five stay in
+    /// memory while the file is read.
+    static let legacyHeaderValueLimit = 1_000
 
     static func readLegacy(_ mapped: MappedFile) throws -> [String: Tensor] {
         let file = mapped.path
         return try withExtendedLifetime(mapped) {
             let bytes = mapped.bytes
-            let magic = try PickleMachine.unpickle(bytes, from: 0, file: file)
+            let magic = try PickleMachine.unpickle(bytes, from: 0, file: file, valueLimit: legacyHeaderValueLimit)
             guard case let .bigInteger(value) = magic.value, value == legacyMagic else {
                 throw CheckpointError.unrecognizedFormat(
                     file: file, expected: "the legacy torch.save magic number 0x1950A86A20F9469CFC6C", found: magic.value.summary)
             }
-            let version = try PickleMachine.unpickle(bytes, from: magic.end, file: file)
+            let version = try PickleMachine.unpickle(bytes, from: magic.end, file: file, valueLimit: legacyHeaderValueLimit)
             guard version.value.integer == legacyProtocolVersion else {
                 throw CheckpointError.malformedPickle(
                     file: file, offset: magic.end, expected: "legacy protocol version \(legacyProtocolVersion)",
                     found: version.value.summary)
             }
-            let systemInformation = try PickleMachine.unpickle(bytes, from: version.end, file: file)
+            let systemInformation = try PickleMachine.unpickle(
+                bytes, from: version.end, file: file, valueLimit: legacyHeaderValueLimit)
             var littleEndian = true
             if case let .dictionary(information) = systemInformation.value, case let .bool(flag)? = information["little_endian"] {
                 littleEndian = flag

@@ -22,14 +22,14 @@ struct PyTorchStorageReference: Hashable, Sendable {
                 expected: "a persistent id ('storage', storage type, key, location, element count[, view])",
                 found: persistentID.summary)
         }
-        guard case let .tuple(items) = persistentID, items.count == 5 || items.count == 6,
+        guard case let .tuple(items, _) = persistentID, items.count == 5 || items.count == 6,
               items[0].string == "storage",
               case let .global(.storageType(typeName)) = items[1],
               let key = items[2].string
         else { throw refuse() }
         self.typeName = typeName
         self.key = key
-        if items.count == 6, case let .tuple(view) = items[5] {
+        if items.count == 6, case let .tuple(view, _) = items[5] {
             guard view.count == 3, let start = view[1].integer, let count = view[2].integer else { throw refuse() }
             viewOffset = start
             viewCount = count

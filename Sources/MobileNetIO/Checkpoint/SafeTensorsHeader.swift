@@ -33,7 +33,7 @@ struct SafeTensorsHeader {
         } catch let error as DecodingError {
             throw Self.headerError(error, file: file)
         } catch {
-            throw CheckpointError.invalidHeader(file: file, key: nil, expected: "a JSON object", found: "\(error)")
+            throw CheckpointError.invalidHeader(file: file, key: nil, expected: "a JSON object", found: readableReason(error))
         }
         metadata = document.metadata
         entries = try document.tensors.map { name, raw in
@@ -93,9 +93,9 @@ struct SafeTensorsHeader {
         case let .dataCorrupted(context):
             return .invalidHeader(
                 file: file, key: key(context.codingPath), expected: "valid JSON",
-                found: (context.underlyingError.map { "\($0)" } ?? context.debugDescription))
+                found: context.underlyingError.map(readableReason) ?? context.debugDescription)
         @unknown default:
-            return .invalidHeader(file: file, key: nil, expected: "a valid header", found: "\(error)")
+            return .invalidHeader(file: file, key: nil, expected: "a valid header", found: readableReason(error))
         }
     }
 

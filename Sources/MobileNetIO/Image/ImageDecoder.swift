@@ -18,6 +18,22 @@ public enum ImageDecoder {
     /// before any pixel memory is allocated, so a hostile file cannot exhaust memory.
     public static let maximumPixelCount = 1 << 28
 
+    /// The longest side a picture may have: 65,535 pixels, a little more than JPEG's own limit
+    /// (65,500), where PNG allows 2^31 - 1. Like ``maximumPixelCount`` it is checked from the
+    /// header; it keeps a picture of an absurd aspect ratio (a 100000x1 PNG takes a few dozen
+    /// bytes) out of the resizes that follow decoding.
+    public static let maximumSide = 65_535
+
+    /// How many times its file's size a picture may decode to (RGB bytes), past the first
+    /// ``pixelBudgetFloor`` bytes: 1024, about deflate's own ceiling (1032:1), which only flat,
+    /// synthetic pictures approach; photos decode to 5 to 30 times their file. The header of a
+    /// 16384 x 16384 PNG fits in a hundred bytes, and decoding it would zero-fill 805 MB.
+    public static let maximumExpansion = 1024
+
+    /// RGB bytes any picture may decode to whatever its file's size (64 MiB: a 22-megapixel
+    /// photo, a 4736 x 4736 flat PNG of a few kilobytes).
+    public static let pixelBudgetFloor = 1 << 26
+
     /// Reads and decodes the file at `url`.
     ///
     /// - Parameter applyingExifOrientation: turn the picture upright according to its EXIF
@@ -30,15 +46,12 @@ public enum ImageDecoder {
         let data: Data
         do {
             // Read, not memory-mapped: a mapped file that shrinks while being decoded would crash
-            // the process, and pictures are small.
-            data = try Data(contentsOf: url)
+            // the process, and pictures are small. A FIFO or directory is refused unopened.
+            data = try RegularFile.read(url.path)
+        } catch .notFound {
+            throw ImageError.fileNotFound(path: url.path)
         } catch {
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
-                throw ImageError.fileNotFound(path: url.path)
-            }
-            let reason = isDirectory.boolValue ? "it is a directory" : error.localizedDescription
-            throw ImageError.unreadableFile(path: url.path, reason: reason)
+            throw ImageError.unreadableFile(path: url.path, reason: error.reason)
         }
         return try decode(data, source: url.path, applyingExifOrientation: applyingExifOrientation)
     }
@@ -69,13 +82,23 @@ public enum ImageDecoder {
         return image.applying(orientation)
     }
 
-    /// Refuses empty and oversized pictures from their header, before decoding.
-    static func checkDimensions(width: Int, height: Int, source: String) throws {
+    /// Refuses empty and oversized pictures from their header, before decoding: too many pixels
+    /// or too long a side for any file, or more RGB bytes than ``maximumExpansion`` times the
+    /// `fileSize` bytes they come from (beyond ``pixelBudgetFloor``).
+    static func checkDimensions(width: Int, height: Int, fileSize: Int, source: String) throws {
         guard width > 0, height > 0 else {
             throw ImageError.zeroSize(source: source, width: width, height: height)
         }
-        guard width <= maximumPixelCount, height <= maximumPixelCount, width * height <= maximumPixelCount else {
+        guard width <= maximumSide, height <= maximumSide else {
+            throw ImageError.sideTooLong(source: source, width: width, height: height, limit: maximumSide)
+        }
+        guard width * height <= maximumPixelCount else {
             throw ImageError.tooLarge(source: source, width: width, height: height, limit: maximumPixelCount)
+        }
+        let budget = max(pixelBudgetFloor, fileSize.multipliedReportingOverflow(by: maximumExpansion).partialValue)
+        guard width * height * 3 <= budget else {
+            throw ImageError.expandsTooFar(
+                source: source, width: width, height: height, fileSize: fileSize, limit: maximumExpansion)
         }
     }
 }

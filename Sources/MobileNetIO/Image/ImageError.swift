@@ -7,6 +7,8 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     case fileNotFound(path: String)
     /// The file exists but could not be read (a directory, no permission, an I/O error).
     case unreadableFile(path: String, reason: String)
+    /// The file could not be written (a missing folder, no permission, a full disk).
+    case unwritableFile(path: String, reason: String)
     /// The data holds no bytes at all.
     case empty(source: String)
     /// The leading bytes match no known picture format.
@@ -20,6 +22,13 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The header announces more pixels than ``ImageDecoder/maximumPixelCount``; refused before
     /// any pixel memory is allocated.
     case tooLarge(source: String, width: Int, height: Int, limit: Int)
+    /// The header announces a side longer than ``ImageDecoder/maximumSide``; refused before
+    /// any pixel memory is allocated.
+    case sideTooLong(source: String, width: Int, height: Int, limit: Int)
+    /// The header announces more RGB bytes than ``ImageDecoder/maximumExpansion`` times the
+    /// file's `fileSize` (and more than ``ImageDecoder/pixelBudgetFloor``): a tiny file claiming
+    /// a huge picture, refused before any pixel memory is allocated.
+    case expandsTooFar(source: String, width: Int, height: Int, fileSize: Int, limit: Int)
     /// The header announces a picture with no pixels.
     case zeroSize(source: String, width: Int, height: Int)
     /// An ``RGBImage`` whose byte count does not match its size (or whose size is not positive).
@@ -27,12 +36,19 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The encoder failed; `message` is the encoding library's.
     case encodingFailed(format: ImageFormat, message: String)
 
+    /// One line: control characters in paths or library messages are escaped.
     public var description: String {
+        text.escapingControlCharacters
+    }
+
+    private var text: String {
         switch self {
         case let .fileNotFound(path):
             "\(path): no such file"
         case let .unreadableFile(path, reason):
             "\(path): cannot read the file: \(reason)"
+        case let .unwritableFile(path, reason):
+            "\(path): cannot write the file: \(reason)"
         case let .empty(source):
             "\(source): expected a JPEG or PNG picture, found an empty file"
         case let .unknownFormat(source, leadingBytes):
@@ -45,6 +61,11 @@ public enum ImageError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(source): corrupt \(format): \(message)"
         case let .tooLarge(source, width, height, limit):
             "\(source): \(width)x\(height) is \(width * height) pixels, more than the limit of \(limit)"
+        case let .sideTooLong(source, width, height, limit):
+            "\(source): \(width)x\(height) has a side longer than the limit of \(limit) pixels"
+        case let .expandsTooFar(source, width, height, fileSize, limit):
+            "\(source): a \(width)x\(height) picture from a file of \(fileSize) bytes would expand more than "
+                + "\(limit) times (at most \(ImageDecoder.pixelBudgetFloor) bytes of pixels, or \(limit)x the file)"
         case let .zeroSize(source, width, height):
             "\(source): expected a picture with pixels, the header says \(width)x\(height)"
         case let .malformedImage(source, width, height, byteCount):

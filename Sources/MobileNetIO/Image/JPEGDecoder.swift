@@ -28,7 +28,7 @@ enum JPEGDecoder {
         if (width == 0 || height == 0) && !endsWithEndOfImage(jpeg) {
             throw ImageError.truncated(source: source, format: .jpeg, message: "the data ends before the frame header")
         }
-        try ImageDecoder.checkDimensions(width: Int(width), height: Int(height), source: source)
+        try ImageDecoder.checkDimensions(width: Int(width), height: Int(height), fileSize: bytes.count, source: source)
 
         // Pillow reads every 4-component JPEG as Adobe-style inverted CMYK (YCCK is turned into
         // CMYK by libjpeg first) and converts that to RGB with its own formula, reproduced below.

@@ -45,7 +45,7 @@ enum PNGDecoder {
         var header = spng_ihdr()
         try check(spng_get_ihdr(context, &header))
         let (width, height) = (Int(header.width), Int(header.height))
-        try ImageDecoder.checkDimensions(width: width, height: height, source: source)
+        try ImageDecoder.checkDimensions(width: width, height: height, fileSize: bytes.count, source: source)
 
         let format = Int32(SPNG_FMT_RGB8.rawValue)
         var byteCount = 0

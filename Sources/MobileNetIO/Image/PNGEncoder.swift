@@ -50,7 +50,7 @@ public enum PNGEncoder {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw ImageError.unreadableFile(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw ImageError.unwritableFile(path: url.path, reason: readableReason(error))
         }
     }
 }
