@@ -46,14 +46,26 @@ let package = Package(
         .target(name: "MobileNetModels", dependencies: ["MobileNetNN"]),
         .target(
             name: "MobileNetIO",
-            dependencies: ["MobileNetTensor", "CTurboJPEG", "CSPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["MobileNetTensor", "CTurboJPEG", "CSPNG", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
+        .target(name: "MobileNetData", dependencies: ["MobileNetIO", "CMobileNetZlib"]),
+        // The published weights as torchvision bundles them: file, preprocessing, labels, cache,
+        // and the classifier that puts them together.
+        .target(
+            name: "MobileNetPretrained",
+            dependencies: ["MobileNetModels", "MobileNetIO", "MobileNetData"],
             resources: [.copy("Resources")]
         ),
-        .target(name: "MobileNetData", dependencies: ["MobileNetIO", "MobileNetModels", "CMobileNetZlib"]),
-        .target(name: "MobileNetTraining", dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels"]),
+        .target(
+            name: "MobileNetTraining",
+            dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels", "MobileNetPretrained"]
+        ),
         .target(
             name: "MobileNet",
-            dependencies: ["MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetTraining"]
+            dependencies: [
+                "MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetPretrained",
+                "MobileNetTraining",
+            ]
         ),
         .executableTarget(
             name: "mobilenet",

@@ -121,11 +121,11 @@ struct Bench: ParsableCommand {
     private func loadModel() throws -> any ImageClassifier {
         let configuration = model.modelConfiguration
         if let weights {
-            return try PretrainedClassifier(configuration: configuration, preprocessing: .imageNet, file: URL(fileURLWithPath: weights)).model
+            return try PretrainedClassifier.loadModel(configuration: configuration, file: URL(fileURLWithPath: weights))
         }
         if let published = PretrainedWeights.default(for: model.variant), published.configuration == configuration,
            let cached = try? WeightsCache.locate(published.fileName) {
-            return try PretrainedClassifier(weights: published, file: cached).model
+            return try PretrainedClassifier.loadModel(configuration: configuration, file: cached)
         }
         let random = try makeModel(configuration, seed: 1)
         random.setTraining(false)

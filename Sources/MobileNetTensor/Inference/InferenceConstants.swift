@@ -7,6 +7,7 @@ final class InferenceConstants {
     /// By the graph tensor's storage (the session's graph keeps it alive): each layout made of it.
     private var made: [ObjectIdentifier: [(layout: dnnl_memory_desc_t, storage: TensorStorage)]] = [:]
 
+    /// Bytes of the reordered copies (the tensors used as they are belong to the graph).
     var bytes: Int {
         made.values.joined().reduce(0) { $0 + DNNL.size(of: $1.layout) }
     }
@@ -15,16 +16,15 @@ final class InferenceConstants {
     func storage(for tensor: Tensor, in layout: dnnl_memory_desc_t, userLayout: dnnl_memory_desc_t) throws -> TensorStorage {
         let key = ObjectIdentifier(tensor.storage)
         if let found = made[key]?.first(where: { DNNL.equal($0.layout, layout) }) { return found.storage }
+        // In the layout it already has (biases, the plain weights of some kernels), the graph's
+        // own tensor serves: no second copy.
+        if DNNL.equal(layout, userLayout) { return tensor.storage }
         let storage = TensorStorage(uninitializedCount: (DNNL.size(of: layout) + 3) / 4)
-        if DNNL.equal(layout, userLayout) {
-            storage.pointer.update(from: tensor.storage.pointer, count: tensor.elementCount)
-        } else {
-            let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: layout)
-            try reorder.execute("weight reorder", [
-                .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
-                .init(DNNL_ARG_TO, layout, storage.pointer),
-            ])
-        }
+        let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: layout)
+        try reorder.execute("weight reorder", [
+            .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
+            .init(DNNL_ARG_TO, layout, storage.pointer),
+        ])
         made[key, default: []].append((layout, storage))
         return storage
     }

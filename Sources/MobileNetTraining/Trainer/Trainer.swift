@@ -3,6 +3,7 @@ import MobileNetData
 import MobileNetIO
 import MobileNetModels
 import MobileNetNN
+import MobileNetPretrained
 import MobileNetTensor
 
 /// A training run: data, model, optimizer, schedule and checkpoints, wired as the MobileNet
@@ -234,21 +235,11 @@ public final class Trainer {
             throw TrainingError.invalidSetting(flag: "--pretrained", reason: "no published weights for \(model.configuration.architecture)")
         }
         let url = try WeightsCache.locate(weights.fileName)
-        var state = try readStateDictionary(contentsOf: url)
+        let state = try readStateDictionary(contentsOf: url)
         do {
-            if model.configuration.classCount == weights.configuration.classCount {
-                try model.load(state)
-                return
-            }
-            // A classifier for other classes: it keeps its fresh initialization; everything else must match.
-            state = state.filter { !$0.key.hasPrefix("classifier.") }
-            let backbone = model.namedState().map(\.key).filter { !$0.hasPrefix("classifier.") }
-            let missing = backbone.filter { state[$0] == nil }
-            if !missing.isEmpty { throw StateError.missingKeys(missing) }
-            let known = Set(backbone)
-            let unexpected = state.keys.filter { !known.contains($0) && !$0.hasSuffix("num_batches_tracked") }.sorted()
-            if !unexpected.isEmpty { throw StateError.unexpectedKeys(unexpected) }
-            try model.load(state, strict: false)
+            // A classifier for other classes keeps its fresh initialization; everything else must match.
+            let newHead = model.configuration.classCount != weights.configuration.classCount
+            try model.load(state, excluding: newHead ? ["classifier."] : [])
         } catch let error as StateError {
             throw ModelLoadingError(file: url.path, configuration: model.configuration, reason: error)
         }

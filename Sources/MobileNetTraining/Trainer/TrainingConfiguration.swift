@@ -1,5 +1,6 @@
 import Foundation
 import MobileNetModels
+import MobileNetPretrained
 import MobileNetTensor
 
 /// Everything that decides a training run: what to train on, which model, and how.

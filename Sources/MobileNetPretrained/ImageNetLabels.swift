@@ -1,4 +1,5 @@
 import Foundation
+import MobileNetIO
 
 /// The names of the 1000 ImageNet-1k classes, index 0 ("tench") to 999 ("toilet tissue"), in
 /// the order every ImageNet classifier's logits use.

@@ -1,3 +1,5 @@
+import MobileNetModels
+
 /// How images must be prepared for a set of weights: the transform they were trained with.
 ///
 /// For torchvision's ImageNet weights: resize the shorter side to 256 with PIL's antialiased

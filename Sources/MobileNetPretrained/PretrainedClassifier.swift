@@ -1,15 +1,9 @@
 import Foundation
+import MobileNetData
 import MobileNetIO
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
-
-/// One class of a classification: its index, its name and its softmax probability.
-public struct Prediction: Hashable, Sendable {
-    public var index: Int
-    public var label: String
-    public var probability: Float
-}
 
 /// A trained model together with the preprocessing its weights expect: photos in, top-k classes out.
 ///
@@ -17,9 +11,13 @@ public struct Prediction: Hashable, Sendable {
 /// let classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)   // from the weights cache
 /// let predictions = try classifier.classify([ImageDecoder.decode(contentsOf: url)], top: 5)
 /// ```
+///
+/// It keeps one copy of the weights: the fused inference path's (batch norm folded in). The
+/// modules they were loaded into are let go once lowered; ``loadModel(configuration:file:)``
+/// gives them to a caller that needs them (training, the unfused reference path).
 public final class PretrainedClassifier {
-    public let model: any ImageClassifier
-    /// The same weights compiled for fast inference (batch norm folded, fused oneDNN primitives).
+    public let configuration: ModelConfiguration
+    /// The weights compiled for fast inference (batch norm folded, fused oneDNN primitives).
     public let inference: InferenceModel
     public let preprocessing: ImagePreprocessing
     public let labels: [String]
@@ -32,13 +30,30 @@ public final class PretrainedClassifier {
     }
 
     /// Loads a checkpoint (`.pth` or `.safetensors`) into the model `configuration` describes,
+    /// strictly (see ``loadModel(configuration:file:)``), and compiles it.
+    public convenience init(configuration: ModelConfiguration, preprocessing: ImagePreprocessing, file: URL) throws {
+        try self.init(model: Self.loadModel(configuration: configuration, file: file), preprocessing: preprocessing)
+    }
+
+    /// A classifier for a model in memory; the model is lowered into the inference path, which
+    /// does not follow later changes to it.
+    public init(model: any ImageClassifier, preprocessing: ImagePreprocessing) throws {
+        configuration = model.configuration
+        inference = try InferenceModel(model)
+        self.preprocessing = preprocessing
+        labels = configuration.classCount == ImageNetLabels.names.count
+            ? ImageNetLabels.names
+            : (0..<configuration.classCount).map { "class \($0)" }
+    }
+
+    /// A model of `configuration` in evaluation mode with the checkpoint's weights, loaded
     /// strictly: every key must match in name and shape.
     ///
     /// - Throws: ``NonFiniteWeightsError`` when a tensor holds a NaN or an infinity (a diverged
     ///   or damaged checkpoint: every prediction would be NaN), ``ModelLoadingError`` when the
     ///   checkpoint does not fit the model, and the readers' errors.
-    public init(configuration: ModelConfiguration, preprocessing: ImagePreprocessing, file: URL) throws {
-        model = try makeModel(configuration, seed: nil)
+    public static func loadModel(configuration: ModelConfiguration, file: URL) throws -> any ImageClassifier {
+        let model = try makeModel(configuration, seed: nil)
         model.setTraining(false)
         let state = try readStateDictionary(contentsOf: file)
         if let key = state.keys.sorted().first(where: { key in state[key]!.withUnsafeBufferPointer { $0.contains { !$0.isFinite } } }) {
@@ -49,11 +64,7 @@ public final class PretrainedClassifier {
         } catch let error as StateError {
             throw ModelLoadingError(file: file.path, configuration: configuration, reason: error)
         }
-        inference = try InferenceModel(model)
-        self.preprocessing = preprocessing
-        labels = configuration.classCount == ImageNetLabels.names.count
-            ? ImageNetLabels.names
-            : (0..<configuration.classCount).map { "class \($0)" }
+        return model
     }
 
     /// Resizes and crops `image` as the weights were trained to see it.
@@ -68,11 +79,9 @@ public final class PretrainedClassifier {
             images, mean: preprocessing.mean, standardDeviation: preprocessing.standardDeviation)
     }
 
-    /// Logits `[N, classes]` for photos of any size, in one forward pass: through the fused
-    /// inference path, or with `fused: false` layer by layer through the model's modules.
-    public func logits(_ images: [RGBImage], fused: Bool = true) throws -> Tensor {
-        let batch = try inputBatch(prepared: images.map(prepare))
-        return fused ? try inference(batch) : try model(batch)
+    /// Logits `[N, classes]` for photos of any size, in one pass through the fused inference path.
+    public func logits(_ images: [RGBImage]) throws -> Tensor {
+        try inference(inputBatch(prepared: images.map(prepare)))
     }
 
     /// The `top` most probable classes of each photo, most probable first.
@@ -83,48 +92,6 @@ public final class PretrainedClassifier {
     /// The same for photos already passed through ``prepare(_:)`` (so that a caller can tell
     /// which photo a preparation error belongs to).
     public func classify(prepared images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
-        let probabilities = try softmax(inference(inputBatch(prepared: images)))
-        let classes = probabilities.shape[1]
-        return (0..<images.count).map { row -> [Prediction] in
-            let all: [Prediction] = (0..<classes).map { index in
-                Prediction(index: index, label: labels[index], probability: probabilities[row, index])
-            }
-            let ranked = all.sorted { lhs, rhs in
-                lhs.probability != rhs.probability ? lhs.probability > rhs.probability : lhs.index < rhs.index
-            }
-            return Array(ranked.prefix(max(0, top)))
-        }
-    }
-}
-
-/// A checkpoint holds values that are not finite, in `key` first (in key order).
-public struct NonFiniteWeightsError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var file: String
-    public var key: String
-
-    public init(file: String, key: String) {
-        self.file = file
-        self.key = key
-    }
-
-    public var description: String {
-        "\(file): \(key) holds values that are not finite (NaN or infinity); a model with them predicts nothing"
-    }
-}
-
-/// A checkpoint did not fit the model it was loaded into.
-public struct ModelLoadingError: Error, CustomStringConvertible {
-    public var file: String
-    public var configuration: ModelConfiguration
-    public var reason: StateError
-
-    public init(file: String, configuration: ModelConfiguration, reason: StateError) {
-        self.file = file
-        self.configuration = configuration
-        self.reason = reason
-    }
-
-    public var description: String {
-        "\(file) does not fit \(configuration): \(reason)"
+        Prediction.ranked(logits: try inference(inputBatch(prepared: images)), labels: labels, top: top)
     }
 }
