@@ -2,6 +2,8 @@
 #   make demo   install what is missing, fetch the pretrained MobileNetV2, build in release mode
 #               and classify the bundled photos
 #   make test   install what is missing (system libraries, weights), then run the whole test suite
+#   make test-avx2  the tests most sensitive to oneDNN's arithmetic and kernel choice again, with
+#               oneDNN capped to AVX2 (what an AVX2-only CPU computes); CI runs it after `make test`
 
 SWIFT ?= swift
 # Debian packages the build links against (see README, "Dependencies").
@@ -9,7 +11,21 @@ APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev zlib1g-dev pkg-config 
 # OpenMP threads that spin while idle fight any other process on a 2-core machine.
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: deps weights build test demo info release clean
+.PHONY: deps weights build test test-avx2 demo info release clean
+
+# Test classes (Target.Class) whose results depend on oneDNN's kernels: training runs, parity with
+# PyTorch and with the reference engine, finite-difference gradients, kernel names, the fused
+# inference path against the modules, and the CLI's top-5 classes.
+AVX2_TESTS := \
+	MobileNetTensorTests.EngineParityTests MobileNetTensorTests.BackwardParityTests \
+	MobileNetTensorTests.GradientCheckTests \
+	MobileNetModelsTests.ParityTests MobileNetModelsTests.ModelGradientTests MobileNetModelsTests.InferenceModelTests \
+	MobileNetTests.PretrainedParityTests \
+	MobileNetTrainingTests.TrainingRunTests \
+	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests
+empty :=
+space := $(empty) $(empty)
+filter_regex = ^($(subst .,\.,$(subst $(space),|,$(strip $(1)))))[./]
 
 deps:
 	@missing=""; \
@@ -36,6 +52,11 @@ build: deps
 
 test: deps weights
 	$(SWIFT) test
+
+# ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN dispatch as on an AVX2-only CPU (no AVX-512 kernels), so an
+# AVX-512 machine checks what AVX2 machines compute; on an AVX2 machine it changes nothing.
+test-avx2: deps weights
+	ONEDNN_MAX_CPU_ISA=AVX2 $(SWIFT) test --filter '$(call filter_regex,$(AVX2_TESTS))'
 
 release: deps
 	$(SWIFT) build -c release --product mobilenet
