@@ -40,7 +40,7 @@ deps:
 			$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
 		fi; \
 	else \
-		echo "no dpkg here: install oneDNN yourself (macOS: brew install onednn)"; \
+		echo "no dpkg here: install oneDNN 2.x (not 3.x), libturbojpeg, libspng and zlib yourself; only Debian 12 is tested (README, Platforms)"; \
 	fi
 
 # torchvision's mobilenet_v2-b0353104.pth into $MOBILENET_HOME or ~/.cache/mobilenet (SHA-256 checked).
