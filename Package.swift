@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "swift-mobilenet",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "MobileNet", targets: ["MobileNet"]),
         .executable(name: "mobilenet", targets: ["mobilenet"]),
@@ -13,25 +12,26 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
-        // oneDNN 2.x (Debian `libdnnl-dev`, Homebrew `onednn`). There is no pkg-config file, so the
-        // module map links the library by name.
+        // oneDNN 2.x (Debian 12's `libdnnl-dev`, 2.6, OpenMP-threaded). There is no pkg-config file,
+        // so the module map links the library, and libgomp, by name. oneDNN 3.x (Homebrew's `onednn`,
+        // for one) is not supported: it removed the `*_desc_init` API this code uses.
         .systemLibrary(
             name: "CDNNL",
             path: "Sources/CDNNL",
-            providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]
+            providers: [.apt(["libdnnl-dev"])]
         ),
         // libjpeg-turbo's TurboJPEG API and libspng, for decoding photos and writing PNG pictures.
         .systemLibrary(
             name: "CTurboJPEG",
             path: "Sources/CTurboJPEG",
             pkgConfig: "libturbojpeg",
-            providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
+            providers: [.apt(["libturbojpeg0-dev"])]
         ),
         .systemLibrary(
             name: "CSPNG",
             path: "Sources/CSPNG",
             pkgConfig: "spng",
-            providers: [.apt(["libspng-dev"]), .brew(["libspng"])]
+            providers: [.apt(["libspng-dev"])]
         ),
         // zlib, for the gzip-compressed IDX files of Fashion-MNIST. Not named `CZlib`: ZIPFoundation
         // already defines a module of that name on Linux, and two would clash.
@@ -39,7 +39,7 @@ let package = Package(
             name: "CMobileNetZlib",
             path: "Sources/CMobileNetZlib",
             pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+            providers: [.apt(["zlib1g-dev"])]
         ),
         .target(name: "MobileNetTensor", dependencies: ["CDNNL"]),
         .target(name: "MobileNetNN", dependencies: ["MobileNetTensor"]),

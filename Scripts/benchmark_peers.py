@@ -6,21 +6,23 @@ eager, ONNX Runtime and OpenVINO (and the Swift CLI, once its ``bench``
 command can print JSON) on the same model, input, batch size and thread
 count, so the numbers in BENCHMARKS.md compare like with like.
 
-Setup (once; creates a virtualenv outside the repository, default
-/work/peerenv, or pass another through MOBILENET_PEER_VENV)::
+Setup (once; creates a virtualenv outside the repository, by default
+${XDG_CACHE_HOME:-~/.cache}/mobilenet-peers, or another named by
+MOBILENET_PEER_VENV)::
 
     Scripts/benchmark_peers_setup.sh
 
-On the team machine the existing torch virtualenv /work/torchenv was reused
-instead of downloading torch again; the setup script does that when asked::
+An existing torch virtualenv (the fixture generators') can be reused instead
+of downloading torch again; the setup script adds the other peers to it::
 
-    MOBILENET_PEER_VENV=/work/torchenv Scripts/benchmark_peers_setup.sh
+    MOBILENET_PEER_VENV=path/to/torch-venv Scripts/benchmark_peers_setup.sh
 
-Run from the repository root::
+Run from the repository root (``venv`` is that virtualenv)::
 
-    /work/peerenv/bin/python Scripts/benchmark_peers.py                   # v2, batch 1 and 32, 1 and 2 threads
-    /work/peerenv/bin/python Scripts/benchmark_peers.py --markdown        # the same as a Markdown table
-    /work/peerenv/bin/python Scripts/benchmark_peers.py \\
+    venv="${MOBILENET_PEER_VENV:-$HOME/.cache/mobilenet-peers}"
+    "$venv"/bin/python Scripts/benchmark_peers.py                   # v2, batch 1 and 32, 1 and 2 threads
+    "$venv"/bin/python Scripts/benchmark_peers.py --markdown        # the same as a Markdown table
+    "$venv"/bin/python Scripts/benchmark_peers.py \\
         --variants v2 v1 v3-large v3-small --batches 1 --threads 2 --json peers.json
 
 What is measured

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up the Python environment for Scripts/benchmark_peers.py (run by hand, never in CI).
 #
-# Creates a virtualenv outside the repository, by default /work/peerenv (override with
-# MOBILENET_PEER_VENV), and installs the peer runtimes from PyPI. An existing virtualenv is
-# reused as it is: pip keeps packages that already satisfy the pins and adds the rest, so
+# Creates a virtualenv outside the repository, by default ${XDG_CACHE_HOME:-~/.cache}/mobilenet-peers
+# (override with MOBILENET_PEER_VENV), and installs the peer runtimes from PyPI. An existing
+# virtualenv is reused as it is: pip keeps packages that already satisfy the pins and adds the
+# rest, so pointing MOBILENET_PEER_VENV at the fixture generators' torch virtualenv
 #
-#     MOBILENET_PEER_VENV=/work/torchenv Scripts/benchmark_peers_setup.sh
+#     MOBILENET_PEER_VENV=path/to/torch-venv Scripts/benchmark_peers_setup.sh
 #
-# turns the fixture generators' torch environment into the benchmark environment without
-# downloading torch again (that is how the numbers in BENCHMARKS.md were taken).
+# turns it into the benchmark environment without downloading torch again (that is how the
+# numbers in BENCHMARKS.md were taken).
 #
 # torch is the CUDA build on purpose: torchvision 0.28.0 fails to import against the CPU-only
 # wheel 2.13.0+cpu, which also resolves from the local wheel folder. The benchmark never uses
@@ -16,7 +17,7 @@
 # together with a re-run.
 set -euo pipefail
 
-venv="${MOBILENET_PEER_VENV:-/work/peerenv}"
+venv="${MOBILENET_PEER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/mobilenet-peers}"
 python="${PYTHON:-python3}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -41,4 +42,4 @@ import onnx, onnxruntime, openvino, timm, torch, torchvision
 print("torch", torch.__version__, "| torchvision", torchvision.__version__, "| timm", timm.__version__)
 print("onnx", onnx.__version__, "| onnxruntime", onnxruntime.__version__, "| openvino", openvino.__version__)
 PYTHON
-echo "ready: $venv_abs/bin/python Scripts/benchmark_peers.py --help"
+echo "ready: MOBILENET_PEER_VENV=$venv_abs; $venv_abs/bin/python Scripts/benchmark_peers.py --help"

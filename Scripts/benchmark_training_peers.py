@@ -6,9 +6,10 @@ training mode, a fixed random batch, softmax cross-entropy, backward, and an SGD
 Nesterov momentum 0.9 and weight decay 4e-5; the same batch size and thread count. Data loading is
 left out of both. Run from the repository root on a quiet machine, after
 `swift build -c release --product mobilenet`, with a Python that has torch and torchvision (the
-virtualenv of Scripts/benchmark_peers_setup.sh):
+virtualenv of Scripts/benchmark_peers_setup.sh, ``$MOBILENET_PEER_VENV``, by default
+``~/.cache/mobilenet-peers``):
 
-    /work/peerenv/bin/python Scripts/benchmark_training_peers.py [--batch 128] [--resolution 32] [--threads 2]
+    "${MOBILENET_PEER_VENV:-$HOME/.cache/mobilenet-peers}"/bin/python Scripts/benchmark_training_peers.py [--batch 128] [--resolution 32] [--threads 2]
 """
 
 import argparse

@@ -3,7 +3,7 @@
 Run from the repository root with a Python that has torch and safetensors
 installed (not needed by CI; the fixtures are committed):
 
-    /work/torchenv/bin/python Scripts/generate_checkpoint_fixtures.py
+    python Scripts/generate_checkpoint_fixtures.py    # the fixture virtualenv's python
 
 Every file goes to Tests/MobileNetIOTests/Fixtures/checkpoints/ and is a few KB.
 The values are simple formulas, repeated next to the assertions in

@@ -3,7 +3,7 @@
 Run from the repository root with the fixture virtualenv (Pillow, numpy, torch,
 torchvision; not needed by CI, the fixtures are committed):
 
-    /work/torchenv/bin/python Scripts/generate_image_fixtures.py
+    python Scripts/generate_image_fixtures.py    # the fixture virtualenv's python
 
 Pillow is the reference for decoding and torchvision (on PIL images) for the
 transforms, because that is what ``torchvision.datasets.ImageFolder`` and the

@@ -3,7 +3,7 @@
 Run from the repository root with a Python that has torch, torchvision and
 timm installed (not needed by CI; the fixtures are committed):
 
-    /work/torchenv/bin/python Scripts/generate_model_fixtures.py
+    python Scripts/generate_model_fixtures.py    # the fixture virtualenv's python
 
 Reference implementations: torchvision for MobileNet V2 / V3 (large, small) and
 timm's ``_gen_mobilenet_v1`` for MobileNet V1.

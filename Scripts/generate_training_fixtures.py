@@ -3,7 +3,7 @@
 Run from the repository root with the fixture virtualenv (torch, torchvision, timm, numpy; not
 needed by CI, the fixtures are committed):
 
-    /work/torchenv/bin/python Scripts/generate_training_fixtures.py
+    python Scripts/generate_training_fixtures.py    # the fixture virtualenv's python
 
 ``Tests/MobileNetTrainingTests/Fixtures/training.json``
     optimizers

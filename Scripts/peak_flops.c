@@ -1,5 +1,6 @@
 // Peak single-precision FLOP/s of one core: independent AVX-512 FMA chains that never touch memory.
-// Build and run: gcc -O3 -mavx512f -mfma Scripts/peak_flops.c -o /tmp/peak_flops && /tmp/peak_flops
+// Needs an AVX-512 CPU. Build and run (any output folder will do):
+//     gcc -O3 -mavx512f -mfma Scripts/peak_flops.c -o "${TMPDIR:-/tmp}/peak_flops" && "${TMPDIR:-/tmp}/peak_flops"
 // (-O3 keeps the 16 accumulators in registers; at -O2 gcc spills them and measures the stack instead.)
 // (BENCHMARKS.md divides each model's FLOP/s by this figure times the thread count.)
 #include <immintrin.h>

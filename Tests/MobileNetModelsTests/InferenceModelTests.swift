@@ -98,6 +98,18 @@ final class InferenceModelTests: XCTestCase {
         let implementations = try InferenceModel(model).session.implementations(for: [1, 224, 224, 3])
         XCTAssertFalse(implementations.isEmpty)
         XCTAssertEqual(implementations.filter { $0.hasPrefix("ref") }, [], "\(implementations)")
+        guard let isa = CPUEngine.float32KernelInstructionSet else { return }
+        // Kernels named for an instruction set (convolutions, pooling) are those of the set at hand:
+        // `brgconv_1x1:avx512_core` and `brdgmm_dw:avx512_core` on AVX-512, `jit_1x1:avx2` and
+        // `jit_dw:avx2` on AVX2. The rest name none: reorders (`jit:uni`, `jit:blk`,
+        // `simple:any`) and the classifier's `gemm:jit`.
+        let x86Sets = ["sse41", "avx", "avx2", "avx2_vnni", "avx512_mic", "avx512_mic_4ops", "avx512_core",
+                       "avx512_core_vnni", "avx512_core_bf16", "avx512_core_amx"]
+        let named = implementations.filter { name in x86Sets.contains { name.hasSuffix(":" + $0) } }
+        XCTAssertEqual(named.filter { !$0.hasSuffix(":" + isa) }, [], "on \(CPUEngine.instructionSet)")
+        // V2 has 52 convolutions (the stem, 2 + 16 × 3 in the inverted residuals, the last 1×1)
+        // and one average pooling.
+        XCTAssertGreaterThanOrEqual(named.count, 53, "\(implementations)")
     }
 
     func testBadInputsAreTypedErrors() throws {

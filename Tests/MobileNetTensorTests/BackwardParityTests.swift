@@ -80,6 +80,13 @@ final class BackwardParityTests: XCTestCase {
                 input: input, weight: weight, hasBias: false, geometry: geometry)
             XCTAssertFalse(names.data.hasPrefix("ref"), "backward data \(input) \(weight) fell back to \(names.data)")
             XCTAssertFalse(names.weights.hasPrefix("ref"), "backward weights \(input) \(weight) fell back to \(names.weights)")
+            // The JIT kernels of the instruction set at hand (`jit_dw:avx512_core`, `jit_1x1:avx2`, ...).
+            if let isa = CPUEngine.float32KernelInstructionSet {
+                for name in [names.data, names.weights] {
+                    XCTAssertTrue(name.hasPrefix("jit"), "\(input) \(weight): \(name) is not a JIT kernel")
+                    XCTAssertTrue(name.hasSuffix(":" + isa), "\(input) \(weight): \(name) on \(CPUEngine.instructionSet)")
+                }
+            }
         }
     }
 

@@ -138,6 +138,28 @@ final class EngineParityTests: XCTestCase {
             input: [1, 56, 56, 144], weight: [144, 1, 3, 3], hasBias: false,
             geometry: .init(stride: 1, padding: 1, groups: 144))
         XCTAssertFalse(implementation.hasPrefix("ref"), "oneDNN fell back to \(implementation)")
+        // A depthwise kernel of the instruction set oneDNN dispatches to here: `brdgmm_dw:avx512_core`
+        // on AVX-512, `jit_dw:avx2` on AVX2 (or under ONEDNN_MAX_CPU_ISA=AVX2). A kernel of a lower
+        // level than the CPU offers would be several times slower and compute differently.
+        XCTAssertTrue(implementation.contains("_dw:"), "\(implementation) is not a depthwise kernel")
+        if let isa = CPUEngine.float32KernelInstructionSet {
+            XCTAssertTrue(implementation.hasSuffix(":" + isa), "\(implementation) on \(CPUEngine.instructionSet)")
+        }
+    }
+
+    func testInstructionSetIsTheCappedOne() {
+        // CI's second leg runs with ONEDNN_MAX_CPU_ISA=AVX2 to compute as an AVX2-only CPU does; if
+        // oneDNN ignored the variable, that leg would silently test the AVX-512 kernels again.
+        let isa = CPUEngine.instructionSet
+        XCTAssertFalse(isa.isEmpty)
+        let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"]
+            ?? ProcessInfo.processInfo.environment["DNNL_MAX_CPU_ISA"]
+        if cap?.uppercased() == "AVX2" {
+            XCTAssertFalse(isa.hasPrefix("avx512"), "ONEDNN_MAX_CPU_ISA=AVX2, but oneDNN dispatches to \(isa)")
+            XCTAssertNotEqual(CPUEngine.float32KernelInstructionSet, "avx512_core")
+        }
+        if isa.hasPrefix("avx512_core") { XCTAssertEqual(CPUEngine.float32KernelInstructionSet, "avx512_core") }
+        if isa.hasPrefix("avx2") { XCTAssertEqual(CPUEngine.float32KernelInstructionSet, "avx2") }
     }
 
     func testThreadCountIsSettable() {
