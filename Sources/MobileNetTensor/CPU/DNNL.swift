@@ -3,8 +3,9 @@ import CDNNL
 // oneDNN's C API (version 2.x) is called from the files named `DNNL*.swift` in this folder and
 // nowhere else: this one (engine, streams, status), `DNNL+Memory.swift` (memory descriptors and
 // objects), `DNNL+Attributes.swift` (post-ops, scratchpad, algorithm choices),
-// `DNNL+Primitive.swift` (creating and running primitives) and `DNNL+Operations.swift` (the
-// operation descriptors of every primitive the engine and the inference plans use). The 2.x to
+// `DNNL+Primitive.swift` (creating and running primitives), `DNNL+Operations.swift` (the
+// operation descriptors of every primitive the engine and the inference plans use) and
+// `DNNL+InstructionSet.swift` (the instruction set oneDNN dispatches to). The 2.x to
 // 3.x change rewrites the descriptor calls, so that change stays inside these files.
 
 enum DNNL {
