@@ -17,9 +17,13 @@ public struct TrainingStopped: Error, Hashable, Sendable, CustomStringConvertibl
         self.checkpoint = checkpoint
     }
 
-    /// `epoch 2, after step 17 of 32`, counted from 1 as the progress line counts.
+    /// `in epoch 2 after step 17 of 32`, counted from 1 as the progress line counts.
     public var position: String {
-        step == 0 ? "before epoch \(epoch + 1)" : "in epoch \(epoch + 1) after step \(step) of \(steps)"
+        switch step {
+        case 0: "before epoch \(epoch + 1)"
+        case steps: "after the last step of epoch \(epoch + 1), before its evaluation"
+        default: "in epoch \(epoch + 1) after step \(step) of \(steps)"
+        }
     }
 
     public var description: String {
