@@ -16,16 +16,21 @@ final class TrainCommandTests: XCTestCase {
         return folder
     }
 
-    /// A small, quick run: MobileNetV1 α=0.25 at 32x32, 32 steps of 64 images an epoch.
-    private func trainArguments(output: URL, epochs: Int) -> [String] {
+    /// A small, quick run: MobileNetV1 α=0.25 at 32x32, `limit / 64` steps of 64 images an epoch.
+    ///
+    /// A recipe that trains stably in a few dozen steps whatever kernels oneDNN picks: a rate
+    /// warmed up over the first epoch, label smoothing and gradient clipping. (A rate of 0.2
+    /// from the first step learned on AVX-512 but not with AVX2 kernels.)
+    private func trainArguments(output: URL, epochs: Int, limit: Int = 2048, seed: Int = 7) -> [String] {
         ["train", "--dataset", "fashion-mnist", "--variant", "v1", "--width", "0.25", "--epochs", String(epochs),
-         "--batch-size", "64", "--limit", "2048", "--lr", "0.2", "--seed", "7", "--threads", "1", "--output", output.path]
+         "--batch-size", "64", "--limit", String(limit), "--lr", "0.2", "--warmup-epochs", "1", "--label-smoothing", "0.1",
+         "--clip-norm", "10", "--seed", String(seed), "--threads", "1", "--output", output.path]
     }
 
     func testTrainWritesItsRunAndEvaluateReadsIt() throws {
         try requireFashionMNIST()
         let output = try temporaryFolder().appendingPathComponent("run")
-        let run = try MobileNetProcess.run(trainArguments(output: output, epochs: 2))
+        let run = try MobileNetProcess.run(trainArguments(output: output, epochs: 2, limit: 4096))
         XCTAssertEqual(run.status, 0, run.error)
         for file in ["metrics.csv", "curves.svg", "confusion_matrix.svg", "latest.json", "epoch-2.safetensors", "epoch-2.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
@@ -38,7 +43,9 @@ final class TrainCommandTests: XCTestCase {
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any])
         XCTAssertEqual(object["samples"] as? Int, 10_000)
         let accuracy = try XCTUnwrap(object["accuracy"] as? Double)
-        XCTAssertGreaterThan(accuracy, 0.3, "64 steps on 2048 images must beat chance (0.1) by a wide margin")
+        // Measured 0.61–0.66 with seeds 7, 1 and 2, with oneDNN's AVX-512 kernels and with
+        // ONEDNN_MAX_CPU_ISA=AVX2; chance is 0.1.
+        XCTAssertGreaterThan(accuracy, 0.45, "128 steps on 4096 images must beat chance (0.1) by a wide margin")
         XCTAssertEqual((object["per_class_accuracy"] as? [Any])?.count, 10)
         XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("confusion_matrix_test.png").path))
 
