@@ -331,5 +331,6 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertEqual(run.error.filter { $0 == "\n" }.count, 1, "\(arguments): \(run.error)")
             XCTAssertTrue(run.error.contains(mention), "\(arguments): \(run.error)")
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output), "a run that fails to start leaves no folder behind")
     }
 }

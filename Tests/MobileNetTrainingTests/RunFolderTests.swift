@@ -14,8 +14,10 @@ final class RunFolderTests: XCTestCase {
 
     func testANewRunNeedsANewOrEmptyFolder() throws {
         let folder = try TemporaryFolder()
-        // Missing, with missing parents: created.
+        // Missing, with missing parents: fine to check (which creates nothing), created when prepared.
         let nested = folder.url.appendingPathComponent("a/b/run")
+        try RunFolder.checkForNewRun(at: nested)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.url.appendingPathComponent("a").path))
         try RunFolder.prepareForNewRun(at: nested)
         try RunFolder.requireFolder(nested)
         // Empty but for what a killed write left: accepted, and the leftover removed.
@@ -40,9 +42,11 @@ final class RunFolderTests: XCTestCase {
         XCTAssertThrowsError(try RunFolder.prepareForNewRun(at: file)) { error in
             XCTAssertEqual(error as? RunFolderError, .notAFolder(path: file.path))
         }
-        let underFile = file.appendingPathComponent("run")
-        XCTAssertThrowsError(try RunFolder.prepareForNewRun(at: underFile)) { error in
-            XCTAssertEqual(error as? RunFolderError, .cannotCreate(path: underFile.path, reason: "\(file.path) is a file, not a folder"))
+        let underFile = file.appendingPathComponent("run/deeper")
+        for attempt in [RunFolder.checkForNewRun(at:), RunFolder.prepareForNewRun(at:)] {
+            XCTAssertThrowsError(try attempt(underFile)) { error in
+                XCTAssertEqual(error as? RunFolderError, .cannotCreate(path: underFile.path, reason: "\(file.path) is a file, not a folder"))
+            }
         }
     }
 

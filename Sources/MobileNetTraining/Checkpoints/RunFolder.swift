@@ -23,8 +23,22 @@ public enum RunFolder {
     ///   files, ``RunFolderError/notAFolder(path:)`` for a file, and
     ///   ``RunFolderError/cannotCreate(path:reason:)``.
     public static func prepareForNewRun(at url: URL) throws {
-        guard try exists(url) else {
+        try checkForNewRun(at: url)
+        if try exists(url) {
+            try removeStalePartialFiles(in: url)
+        } else {
             try createFolder(url)
+        }
+    }
+
+    /// The checks of ``prepareForNewRun(at:)``, which changes nothing: for a caller that has
+    /// other work to do (and to fail) before it creates the folder.
+    public static func checkForNewRun(at url: URL) throws {
+        guard try exists(url) else {
+            // Nothing there yet: what is in the way of creating it is a file among its ancestors.
+            if let file = try fileAmongAncestors(of: url) {
+                throw RunFolderError.cannotCreate(path: url.path, reason: "\(file.path) is a file, not a folder")
+            }
             return
         }
         try requireFolder(url)
@@ -33,7 +47,6 @@ public enum RunFolder {
         }
         let others = try contents(of: url).filter { !isPartialFileName($0) }
         guard others.isEmpty else { throw RunFolderError.notEmpty(path: url.path, files: others) }
-        try removeStalePartialFiles(in: url)
     }
 
     /// Checks that `url` is a folder (following a symbolic link the user gave as the folder itself).
@@ -116,19 +129,30 @@ public enum RunFolder {
         }
     }
 
-    /// `mkdir -p`, with an error that says which part of the path is in the way.
-    private static func createFolder(_ url: URL) throws {
+    /// The missing folders of `url`, outermost last, and the nearest ancestor that exists.
+    private static func missingFolders(of url: URL) throws -> (missing: [URL], ancestor: URL) {
         var missing: [URL] = []
         var ancestor = url.standardizedFileURL
         while try !exists(ancestor), ancestor.pathComponents.count > 1 {
             missing.append(ancestor)
             ancestor.deleteLastPathComponent()
         }
+        return (missing, ancestor)
+    }
+
+    /// The nearest existing ancestor of `url` when it is a file (which no folder can be created in).
+    private static func fileAmongAncestors(of url: URL) throws -> URL? {
+        let ancestor = try missingFolders(of: url).ancestor
         var status = stat()
-        if stat(ancestor.path, &status) == 0, status.st_mode & S_IFMT != S_IFDIR {
-            throw RunFolderError.cannotCreate(path: url.path, reason: "\(ancestor.path) is a file, not a folder")
+        return stat(ancestor.path, &status) == 0 && status.st_mode & S_IFMT != S_IFDIR ? ancestor : nil
+    }
+
+    /// `mkdir -p`, with an error that says which part of the path is in the way.
+    private static func createFolder(_ url: URL) throws {
+        if let file = try fileAmongAncestors(of: url) {
+            throw RunFolderError.cannotCreate(path: url.path, reason: "\(file.path) is a file, not a folder")
         }
-        for folder in missing.reversed() where mkdir(folder.path, 0o777) != 0 && errno != EEXIST {
+        for folder in try missingFolders(of: url).missing.reversed() where mkdir(folder.path, 0o777) != 0 && errno != EEXIST {
             throw RunFolderError.cannotCreate(path: url.path, reason: "\(folder.path): \(systemError(errno))")
         }
     }

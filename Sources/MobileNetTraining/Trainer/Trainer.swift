@@ -53,7 +53,7 @@ public final class Trainer {
             guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
             existing = latest
         } else {
-            try RunFolder.prepareForNewRun(at: output)
+            try RunFolder.checkForNewRun(at: output)
             existing = nil
         }
         let (training, validation, names, trainingPipeline, evaluationPipeline) = try Self.datasets(configuration)
@@ -110,11 +110,12 @@ public final class Trainer {
                     throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
                 }
             }
-            let saved = checkpoint.state
-            guard saved.epoch >= 0, (0...loader.batchesPerEpoch).contains(saved.step), saved.globalStep >= 0 else {
+            // Where the snapshot says the run stands must be a place this run has.
+            let stored = checkpoint.state
+            guard stored.epoch >= 0, (0...loader.batchesPerEpoch).contains(stored.step), stored.globalStep >= 0 else {
                 throw TrainingCheckpointError.unreadable(
                     path: existing.path,
-                    reason: "epoch \(saved.epoch), step \(saved.step) and global step \(saved.globalStep) do not fit a run of "
+                    reason: "epoch \(stored.epoch), step \(stored.step) and global step \(stored.globalStep) do not fit a run of "
                         + "\(loader.batchesPerEpoch) steps per epoch")
             }
             try checkpoint.restore(model: model, optimizer: optimizer, average: average)
@@ -124,6 +125,8 @@ public final class Trainer {
             self.saved = (existing, state.globalStep, state.step > 0)
             let removed = try RunFolder.removeStalePartialFiles(in: output)
             if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
+        } else {
+            try RunFolder.prepareForNewRun(at: output)
         }
     }
 
@@ -149,6 +152,8 @@ public final class Trainer {
             let epoch = state.epoch
             let started = ThroughputMeter.now()
             var running = state.running ?? RunningMetrics()
+            // A resumed epoch's speed counts only the images of this process.
+            let resumedSamples = running.samples
             setTrainingMode()
             let batches = loader.batches(epoch: epoch, startingAt: state.step)
             while let batch = try batches.next() {
@@ -195,7 +200,7 @@ public final class Trainer {
             let metrics = EpochMetrics(
                 epoch: epoch + 1, trainLoss: running.meanLoss, trainAccuracy: running.accuracy, validationLoss: validationLoss,
                 validationAccuracy: matrix.accuracy, learningRate: optimizer.learningRate, seconds: seconds,
-                imagesPerSecond: Double(running.samples) / max(seconds, 1e-9),
+                imagesPerSecond: Double(running.samples - resumedSamples) / max(seconds, 1e-9),
                 averageValidationLoss: averaged?.loss, averageValidationAccuracy: averaged?.0.accuracy)
             state.history.append(metrics)
             state.epoch += 1
