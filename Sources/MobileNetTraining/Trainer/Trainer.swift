@@ -71,8 +71,10 @@ public final class Trainer {
             dataset: training.prefix(configuration.limit), pipeline: trainingPipeline, batchSize: configuration.batchSize,
             dropsLast: true, seed: configuration.seed, workerCount: configuration.loaderThreads,
             onSkip: { warnings("skipped \($0.source): \($0.reason)") })
+        // Evaluation takes larger batches (no gradients are kept), within the pixels a batch may hold.
+        let evaluationBatch = min(max(configuration.batchSize, 100), ModelConfiguration.maximumBatch(resolution: configuration.resolution))
         evaluationLoader = try BatchLoader(
-            dataset: validation, pipeline: evaluationPipeline, batchSize: max(configuration.batchSize, 100), shuffles: false,
+            dataset: validation, pipeline: evaluationPipeline, batchSize: evaluationBatch, shuffles: false,
             seed: 0, workerCount: configuration.loaderThreads, onSkip: { warnings("skipped \($0.source): \($0.reason)") })
         guard loader.batchesPerEpoch > 0 else {
             throw TrainingError.invalidSetting(
