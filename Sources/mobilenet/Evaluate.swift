@@ -33,7 +33,12 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let snapshotURL = try Self.snapshot(checkpoint)
-        let snapshot = try TrainingCheckpoint.load(from: snapshotURL)
+        let snapshot: TrainingCheckpoint
+        do {
+            snapshot = try TrainingCheckpoint.load(from: snapshotURL)
+        } catch let error as RunFolderError {
+            throw CommandError(description: "--checkpoint: \(error)")
+        }
         let settings = snapshot.state.settings
         guard let variant = settings["variant"].flatMap(Architecture.init(rawValue:)),
               let width = settings["width"].flatMap(Double.init), let classes = settings["classes"].flatMap(Int.init),
@@ -101,15 +106,24 @@ struct Evaluate: ParsableCommand {
     /// The snapshot JSON a `--checkpoint` argument names.
     static func snapshot(_ argument: String) throws -> URL {
         let url = URL(fileURLWithPath: argument)
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            let code = errno
+            var link = stat()
+            if lstat(url.path, &link) == 0 {
+                throw CommandError(description: "--checkpoint: \(url.path) is a symbolic link that leads nowhere (\(String(cString: strerror(code))))")
+            }
             throw CommandError(description: "--checkpoint: no such file or folder: \(url.path)")
         }
-        if isFolder.boolValue {
-            guard let latest = try TrainingCheckpoint.latest(in: url) else {
-                throw CommandError(description: "--checkpoint: \(url.path) holds no checkpoint (no latest.json)")
+        if status.st_mode & S_IFMT == S_IFDIR {
+            do {
+                guard let latest = try TrainingCheckpoint.latest(in: url) else {
+                    throw CommandError(description: "--checkpoint: \(url.path) holds no checkpoint (no latest.json)")
+                }
+                return latest
+            } catch let error as RunFolderError {
+                throw CommandError(description: "--checkpoint: \(error)")
             }
-            return latest
         }
         switch url.pathExtension {
         case "json": return url

@@ -26,7 +26,7 @@ struct MobileNetCommand: ParsableCommand {
                 .filter { !$0.isEmpty }
                 .joined(separator: "; ")
             FileHandle.standardError.write(Data("mobilenet: \(line)\n".utf8))
-            Foundation.exit(code == .success ? 1 : code.rawValue)
+            Foundation.exit((error as? CommandError)?.status ?? (code == .success ? 1 : code.rawValue))
         }
     }
 }
@@ -34,6 +34,8 @@ struct MobileNetCommand: ParsableCommand {
 /// A failure the CLI reports in one line.
 struct CommandError: Error, CustomStringConvertible {
     var description: String
+    /// The exit status: 1, or one that tells a script more (``Train/stoppedStatus``).
+    var status: Int32 = 1
 }
 
 extension Architecture: ExpressibleByArgument {}

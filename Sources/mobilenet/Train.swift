@@ -19,7 +19,19 @@ func emit(_ line: String) {
 /// `mobilenet train`: trains a MobileNet from scratch or fine-tunes the pretrained V2.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a MobileNet on Fashion-MNIST or a folder of pictures (one sub-folder per class).")
+        abstract: "Train a MobileNet on Fashion-MNIST or a folder of pictures (one sub-folder per class).",
+        discussion: """
+            A new run needs an --output folder that does not exist yet or is empty; an existing run \
+            continues with --resume and the same settings (a larger --epochs extends it).
+
+            SIGINT (Ctrl-C) or SIGTERM stops the run after the step in progress: it saves a checkpoint \
+            there (epoch-N-step-S), prints where it stopped on standard error and exits with status \
+            \(stoppedStatus) (EX_TEMPFAIL); --resume continues from that checkpoint, bit for bit. A second \
+            signal stops at once (the previous checkpoint then holds the run).
+            """)
+
+    /// The exit status of a run stopped by SIGINT or SIGTERM.
+    static let stoppedStatus = StopSignals.exitStatus
 
     @Option(name: .long, help: "fashion-mnist, or a folder with one sub-folder of pictures per class.")
     var dataset: String
@@ -118,16 +130,40 @@ struct Train: ParsableCommand {
         engine.apply()
         let settings = configuration
 
-        let trainer = try Trainer(
-            configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,
-            warnings: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
+        // From here on SIGINT and SIGTERM stop the run between steps, its files whole.
         let interactive = isatty(STDOUT_FILENO) != 0
+        let stop = StopSignals(onFirst: { signal in
+            emit((interactive ? "\n" : "") + "\(signal): stopping after the step in progress (again to stop at once)")
+        })
+        let trainer: Trainer
+        do {
+            trainer = try Trainer(
+                configuration: settings, output: URL(fileURLWithPath: output, isDirectory: true), resume: resume,
+                warnings: { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) })
+        } catch let error as RunFolderError {
+            throw CommandError(description: "--output: \(error)")
+        }
         emit("training \(trainer.configuration.model) on \(settings.dataset) at \(settings.resolution)x\(settings.resolution): "
               + "\(trainer.stepsPerEpoch) steps of \(settings.batchSize) per epoch, \(settings.optimizer.rawValue) "
               + "at \(settings.effectiveLearningRate), \(CPUEngine.threadCount) thread(s)"
               + (trainer.state.epoch > 0 || trainer.state.step > 0 ? ", resuming at epoch \(trainer.state.epoch + 1)" : ""))
+        do {
+            try train(trainer, stop: stop, interactive: interactive, settings: settings)
+        } catch let stopped as TrainingStopped {
+            let signal = stop.signalName ?? "a stop request"
+            let next = stopped.checkpoint.map { "\($0.path) holds the run; continue with the same command and --resume" }
+                ?? "nothing was saved; run the command again to start"
+            throw CommandError(description: "\(signal): stopped \(stopped.position); \(next)", status: Self.stoppedStatus)
+        } catch let error as RunFolderError {
+            throw CommandError(description: "--output: \(error)")
+        }
+        emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
+    }
+
+    private func train(_ trainer: Trainer, stop: StopSignals, interactive: Bool, settings: TrainingConfiguration) throws {
         var lastPrinted = ThroughputMeter.now()
         try trainer.run(
+            shouldStop: { stop.requested },
             progress: { progress in
                 let now = ThroughputMeter.now()
                 if interactive {
@@ -145,6 +181,5 @@ struct Train: ParsableCommand {
                       + (metrics.averageValidationAccuracy.map { "with the weight average \(String(format: "%.2f", $0 * 100))%, " } ?? "")
                       + "\(Int(metrics.imagesPerSecond.rounded())) images/s, \(TrainingProgress.duration(metrics.seconds))")
             })
-        emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
     }
 }

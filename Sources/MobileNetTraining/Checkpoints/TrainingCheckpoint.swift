@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import MobileNetIO
 import MobileNetNN
@@ -113,17 +118,27 @@ public struct TrainingCheckpoint {
 
     /// The JSON of the newest complete snapshot in `directory`, or `nil` when there is none yet.
     ///
+    /// `latest.json` and the file it names must lie inside `directory` (see ``RunFolder``).
+    ///
     /// - Throws: ``TrainingCheckpointError`` when `latest.json` exists but cannot be read, or
-    ///   names a file that does not exist.
+    ///   names a file that does not exist; ``RunFolderError`` when it names a file outside the folder.
     public static func latest(in directory: URL) throws -> URL? {
-        let pointerURL = directory.appendingPathComponent(latestName)
-        guard FileManager.default.fileExists(atPath: pointerURL.path) else { return nil }
-        let pointer: Pointer = try decode(Pointer.self, from: pointerURL)
-        let url = directory.appendingPathComponent(pointer.checkpoint)
+        let pointerURL = try RunFolder.member(latestName, of: directory, referencedBy: directory.path)
+        guard try RunFolder.exists(pointerURL) else { return nil }
+        let pointer: Pointer = try decode(Pointer.self, from: pointerURL, expected: #"{"checkpoint": "<name>.json"}"#)
+        let url = try RunFolder.member(pointer.checkpoint, of: directory, referencedBy: pointerURL.path)
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw TrainingCheckpointError.missingFile(path: url.path, referencedBy: pointerURL.path)
         }
         return url
+    }
+
+    /// Removes the three files of the snapshot `name` in `directory` (the ones ``save(in:name:)``
+    /// writes), once a newer one has replaced it in `latest.json`.
+    static func remove(named name: String, in directory: URL) {
+        for suffix in [".json", ".safetensors", ".optimizer.safetensors"] {
+            unlink(directory.appendingPathComponent(name + suffix).path)
+        }
     }
 
     /// Reads the snapshot whose JSON is at `url`, checking that its tensor files are the ones it
@@ -133,13 +148,13 @@ public struct TrainingCheckpoint {
     ///   file, or one whose size or checksum differs from the record; ``CheckpointError`` for
     ///   an unreadable safetensors file.
     public static func load(from url: URL) throws -> TrainingCheckpoint {
-        let manifest: Manifest = try decode(Manifest.self, from: url)
+        let manifest: Manifest = try decode(Manifest.self, from: url, expected: "a training checkpoint's JSON (format, weights, optimizerTensors, state)")
         guard manifest.format == formatName else {
             throw TrainingCheckpointError.unreadable(path: url.path, reason: "format '\(manifest.format)', expected '\(formatName)'")
         }
         let directory = url.deletingLastPathComponent()
         for stored in [manifest.weights, manifest.optimizerTensors] {
-            let fileURL = directory.appendingPathComponent(stored.name)
+            let fileURL = try RunFolder.member(stored.name, of: directory, referencedBy: url.path)
             guard FileManager.default.fileExists(atPath: fileURL.path) else {
                 throw TrainingCheckpointError.missingFile(path: fileURL.path, referencedBy: url.path)
             }
@@ -192,27 +207,84 @@ public struct TrainingCheckpoint {
         return try encoder.encode(value)
     }
 
-    private static func decode<Value: Decodable>(_ type: Value.Type, from url: URL) throws -> Value {
+    /// The largest JSON file of a checkpoint that is read: far above what a run of thousands of
+    /// epochs writes, far below what could exhaust memory.
+    static let largestJSON = 64 << 20
+
+    /// Decodes the JSON file at `url`, with errors in one line that say what was `expected`.
+    private static func decode<Value: Decodable>(_ type: Value.Type, from url: URL, expected: String) throws -> Value {
+        let size = try regularFileSize(url, expected: expected)
+        guard size <= largestJSON else {
+            throw TrainingCheckpointError.unreadable(
+                path: url.path, reason: "\(size) bytes, more than the \(largestJSON) a checkpoint's JSON may have")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw TrainingCheckpointError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw TrainingCheckpointError.unreadable(path: url.path, reason: "the file cannot be read")
         }
         do {
             return try JSONDecoder().decode(type, from: data)
-        } catch {
-            throw TrainingCheckpointError.unreadable(path: url.path, reason: "not a checkpoint's JSON: \(error)")
+        } catch let error as DecodingError {
+            throw TrainingCheckpointError.unreadable(path: url.path, reason: "expected \(expected), but \(explain(error))")
+        }
+    }
+
+    /// The size of the regular file at `url`: a folder, a FIFO or a device is refused before
+    /// anything reads it (reading a FIFO would wait forever).
+    private static func regularFileSize(_ url: URL, expected: String) throws -> Int {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            throw TrainingCheckpointError.unreadable(path: url.path, reason: String(cString: strerror(errno)))
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            let found = status.st_mode & S_IFMT == S_IFDIR ? "a folder" : "not a regular file"
+            throw TrainingCheckpointError.unreadable(path: url.path, reason: "\(found), expected \(expected)")
+        }
+        return Int(status.st_size)
+    }
+
+    /// A `DecodingError` in a few words, naming the JSON key where one is known.
+    static func explain(_ error: DecodingError) -> String {
+        // `state.history[2].epoch`
+        func path(_ keys: [any CodingKey]) -> String {
+            let joined = keys.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+            return String(joined.drop { $0 == "." })
+        }
+        func kind(_ type: Any.Type) -> String {
+            switch String(describing: type) {
+            case let name where name.hasPrefix("Dictionary") || name.hasPrefix("KeyedDecodingContainer"): "an object"
+            case let name where name.hasPrefix("Array") || name.hasPrefix("UnkeyedDecodingContainer"): "a list"
+            case "String": "a string"
+            case "Bool": "true or false"
+            case "Double", "Float": "a number"
+            case let name where name.hasPrefix("Int") || name.hasPrefix("UInt"): "an integer"
+            case let name: name
+            }
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "\"\(path(context.codingPath + [key]))\" is missing"
+        case let .valueNotFound(type, context):
+            return "\"\(path(context.codingPath))\" is null, not \(kind(type))"
+        case let .typeMismatch(type, context):
+            return context.codingPath.isEmpty ? "the file is not \(kind(type))" : "\"\(path(context.codingPath))\" is not \(kind(type))"
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "the file is not valid JSON" : "\"\(path(context.codingPath))\": \(context.debugDescription)"
+        @unknown default:
+            return "the file cannot be decoded"
         }
     }
 
     /// The name, size and FNV-1a (64-bit) checksum of a written file.
     private static func describe(_ url: URL) throws -> StoredFile {
+        _ = try regularFileSize(url, expected: "a safetensors file")
         let data: Data
         do {
             data = try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw TrainingCheckpointError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw TrainingCheckpointError.unreadable(path: url.path, reason: "the file cannot be read")
         }
         let hash = data.withUnsafeBytes { bytes -> UInt64 in
             var hash: UInt64 = 0xCBF2_9CE4_8422_2325

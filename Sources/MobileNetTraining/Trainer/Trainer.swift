@@ -13,6 +13,10 @@ import MobileNetTensor
 /// Each epoch writes, into the output folder: a checkpoint (`epoch-N.safetensors` with the
 /// optimizer state and `epoch-N.json` beside it, `latest.json` last), `metrics.csv` and
 /// `curves.svg`; the end of the run adds `confusion_matrix.svg` and `.png`.
+///
+/// A run asked to stop (``run(shouldStop:progress:finished:)``) saves a snapshot where it stands,
+/// `epoch-N-step-S` (S steps of epoch N done), from which resuming continues bit for bit; the
+/// next epoch's checkpoint replaces it. The folder follows the rules of ``RunFolder``.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let output: URL
@@ -25,16 +29,34 @@ public final class Trainer {
     private let loader: BatchLoader
     private let evaluationLoader: BatchLoader
     private let warnings: @Sendable (String) -> Void
+    /// The newest snapshot in `output`: its JSON, the global step it holds, and whether it was
+    /// taken mid-epoch (and so is removed once the epoch's checkpoint replaces it).
+    private var saved: (checkpoint: URL, globalStep: Int, midEpoch: Bool)?
 
     /// Prepares a run into `output`, or continues the one there with `resume`.
     ///
+    /// A new run needs a folder that does not exist yet or is empty (``RunFolder``); either way,
+    /// temporary files that a killed run left behind are removed.
+    ///
     /// - Throws: ``TrainingError`` for a bad setting, an output folder that already holds a run
-    ///   (without `resume`), or a resume whose settings differ; dataset and checkpoint errors as they come.
+    ///   (without `resume`), or a resume whose settings differ; ``RunFolderError`` for an output
+    ///   that is a file, cannot be created or holds other files; dataset and checkpoint errors as they come.
     public init(
         configuration: TrainingConfiguration, output: URL, resume: Bool = false,
         warnings: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         try configuration.validate()
+        // The folder first: a wrong --output is reported before any data is read.
+        let existing: URL?
+        if resume {
+            guard try RunFolder.exists(output) else { throw TrainingError.nothingToResume(path: output.path) }
+            try RunFolder.requireFolder(output)
+            guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
+            existing = latest
+        } else {
+            try RunFolder.checkForNewRun(at: output)
+            existing = nil
+        }
         let (training, validation, names, trainingPipeline, evaluationPipeline) = try Self.datasets(configuration)
         // The dataset decides the class count.
         var configuration = configuration
@@ -50,8 +72,10 @@ public final class Trainer {
             dataset: training.prefix(configuration.limit), pipeline: trainingPipeline, batchSize: configuration.batchSize,
             dropsLast: true, seed: configuration.seed, workerCount: configuration.loaderThreads,
             onSkip: { warnings("skipped \($0.source): \($0.reason)") })
+        // Evaluation takes larger batches (no gradients are kept), within the pixels a batch may hold.
+        let evaluationBatch = min(max(configuration.batchSize, 100), ModelConfiguration.maximumBatch(resolution: configuration.resolution))
         evaluationLoader = try BatchLoader(
-            dataset: validation, pipeline: evaluationPipeline, batchSize: max(configuration.batchSize, 100), shuffles: false,
+            dataset: validation, pipeline: evaluationPipeline, batchSize: evaluationBatch, shuffles: false,
             seed: 0, workerCount: configuration.loaderThreads, onSkip: { warnings("skipped \($0.source): \($0.reason)") })
         guard loader.batchesPerEpoch > 0 else {
             throw TrainingError.invalidSetting(
@@ -82,23 +106,30 @@ public final class Trainer {
             epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate,
             settings: configuration.settings)
 
-        let existing = try TrainingCheckpoint.latest(in: output)
-        if resume {
-            guard let existing else { throw TrainingError.nothingToResume(path: output.path) }
+        if let existing {
             let checkpoint = try TrainingCheckpoint.load(from: existing)
             for (key, given) in configuration.settings.sorted(by: { $0.key < $1.key }) where key != "epochs" {
                 if let saved = checkpoint.state.settings[key], saved != given {
                     throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
                 }
             }
+            // Where the snapshot says the run stands must be a place this run has.
+            let stored = checkpoint.state
+            guard stored.epoch >= 0, (0...loader.batchesPerEpoch).contains(stored.step), stored.globalStep >= 0 else {
+                throw TrainingCheckpointError.unreadable(
+                    path: existing.path,
+                    reason: "epoch \(stored.epoch), step \(stored.step) and global step \(stored.globalStep) do not fit a run of "
+                        + "\(loader.batchesPerEpoch) steps per epoch")
+            }
             try checkpoint.restore(model: model, optimizer: optimizer, average: average)
             state = checkpoint.state
             state.schedule = schedule
             state.settings = configuration.settings
-        } else if existing != nil {
-            throw TrainingError.outputNotEmpty(path: output.path)
+            self.saved = (existing, state.globalStep, state.step > 0)
+            let removed = try RunFolder.removeStalePartialFiles(in: output)
+            if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
         } else {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try RunFolder.prepareForNewRun(at: output)
         }
     }
 
@@ -108,8 +139,14 @@ public final class Trainer {
 
     /// Trains from where the run stands to the last epoch. `progress` hears every step,
     /// `finished` every epoch (with the validation accuracy).
+    ///
+    /// `shouldStop` is asked before every step, between evaluation batches and after each
+    /// epoch's files are written; once it answers `true`, the run saves a snapshot of where it
+    /// stands (unless the last one already is) and throws ``TrainingStopped``. It may be called
+    /// from a signal handler's flag or another thread's request; no file is left half written.
     @discardableResult
     public func run(
+        shouldStop: () -> Bool = { false },
         progress: (TrainingProgress) -> Void = { _ in }, finished: (EpochMetrics) -> Void = { _ in }
     ) throws -> [EpochMetrics] {
         let dropouts = model.namedModules().compactMap { $0.module as? Dropout }
@@ -118,9 +155,12 @@ public final class Trainer {
             let epoch = state.epoch
             let started = ThroughputMeter.now()
             var running = state.running ?? RunningMetrics()
+            // A resumed epoch's speed counts only the images of this process.
+            let resumedSamples = running.samples
             setTrainingMode()
             let batches = loader.batches(epoch: epoch, startingAt: state.step)
             while let batch = try batches.next() {
+                if shouldStop() { throw try stop(running: running) }
                 optimizer.learningRate = schedule.learningRate(epoch: epoch, step: batch.step)
                 for (index, dropout) in dropouts.enumerated() {
                     dropout.reseed(SplitMix64.seed(for: "dropout \(configuration.seed) \(state.globalStep) \(index)"))
@@ -151,13 +191,19 @@ public final class Trainer {
                     secondsRemaining: meter.secondsRemaining(images: remainingImages)))
             }
             let seconds = ThroughputMeter.now() - started
-            let (matrix, validationLoss) = try evaluate()
-            // With a weight average, the averaged model too (what the V3 recipe evaluates).
-            let averaged = try average.map { average in try average.withAveragedWeights { try evaluate() } }
+            let matrix: ConfusionMatrix, validationLoss: Double, averaged: (ConfusionMatrix, loss: Double)?
+            do {
+                (matrix, validationLoss) = try evaluate(shouldStop: shouldStop)
+                // With a weight average, the averaged model too (what the V3 recipe evaluates).
+                averaged = try average.map { average in try average.withAveragedWeights { try evaluate(shouldStop: shouldStop) } }
+            } catch is CancellationError {
+                // The epoch's steps are done: the snapshot resumes at its evaluation.
+                throw try stop(running: running)
+            }
             let metrics = EpochMetrics(
                 epoch: epoch + 1, trainLoss: running.meanLoss, trainAccuracy: running.accuracy, validationLoss: validationLoss,
                 validationAccuracy: matrix.accuracy, learningRate: optimizer.learningRate, seconds: seconds,
-                imagesPerSecond: Double(running.samples) / max(seconds, 1e-9),
+                imagesPerSecond: Double(running.samples - resumedSamples) / max(seconds, 1e-9),
                 averageValidationLoss: averaged?.loss, averageValidationAccuracy: averaged?.0.accuracy)
             state.history.append(metrics)
             state.epoch += 1
@@ -165,29 +211,57 @@ public final class Trainer {
             state.running = nil
             try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
             try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
-            try TrainingCheckpoint.save(
-                model: model, optimizer: optimizer, average: average, state: state, in: output, name: "epoch-\(state.epoch)")
+            try save(name: "epoch-\(state.epoch)")
             if state.epoch == configuration.epochs {
                 try ConfusionMatrixPicture.write(matrix, classNames: classNames, to: output.appendingPathComponent("confusion_matrix.svg"))
             }
             finished(metrics)
+            if state.epoch < configuration.epochs, shouldStop() { throw try stop(running: nil) }
         }
         return state.history
     }
 
+    /// Saves the run as it stands under `name` and points `latest.json` at it; a snapshot taken
+    /// mid-epoch that this one supersedes is removed.
+    private func save(name: String) throws {
+        let url = try TrainingCheckpoint.save(model: model, optimizer: optimizer, average: average, state: state, in: output, name: name)
+        if let previous = saved, previous.midEpoch, previous.checkpoint != url {
+            TrainingCheckpoint.remove(named: previous.checkpoint.deletingPathExtension().lastPathComponent, in: output)
+        }
+        saved = (url, state.globalStep, state.step > 0)
+    }
+
+    /// Saves a snapshot of where the run stands, unless the last one already holds it, and
+    /// returns what to throw.
+    private func stop(running: RunningMetrics?) throws -> TrainingStopped {
+        let savedStep = saved?.globalStep ?? 0
+        if state.globalStep != savedStep {
+            state.running = running
+            try save(name: "epoch-\(state.epoch + 1)-step-\(state.step)")
+        }
+        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: saved?.checkpoint)
+    }
+
     /// Accuracy and mean loss on the validation (or test) set, with the current weights.
-    public func evaluate() throws -> (ConfusionMatrix, loss: Double) {
-        try Self.evaluate(model, loader: evaluationLoader, classCount: classNames.count)
+    ///
+    /// - Throws: `CancellationError` once `shouldStop` answers `true` (asked before each batch).
+    public func evaluate(shouldStop: () -> Bool = { false }) throws -> (ConfusionMatrix, loss: Double) {
+        try Self.evaluate(model, loader: evaluationLoader, classCount: classNames.count, shouldStop: shouldStop)
     }
 
     /// Runs `model` as it stands over every batch of `loader`, through the fused inference path
     /// (batch norm folded with the current running statistics).
-    public static func evaluate(_ model: any ImageClassifier, loader: BatchLoader, classCount: Int) throws -> (ConfusionMatrix, loss: Double) {
+    ///
+    /// - Throws: `CancellationError` once `shouldStop` answers `true` (asked before each batch).
+    public static func evaluate(
+        _ model: any ImageClassifier, loader: BatchLoader, classCount: Int, shouldStop: () -> Bool = { false }
+    ) throws -> (ConfusionMatrix, loss: Double) {
         let inference = try InferenceModel(model)
         var matrix = ConfusionMatrix(classCount: classCount)
         var lossSum = 0.0
         let batches = loader.batches(epoch: 0)
         while let batch = try batches.next() {
+            if shouldStop() { throw CancellationError() }
             let logits = try inference(batch.images)
             lossSum += try Double(crossEntropy(logits: logits, labels: batch.labels).scalars[0]) * Double(batch.labels.count)
             try matrix.add(logits: logits, labels: batch.labels)
