@@ -17,6 +17,11 @@ import MobileNetTensor
 /// A run asked to stop (``run(shouldStop:progress:finished:)``) saves a snapshot where it stands,
 /// `epoch-N-step-S` (S steps of epoch N done), from which resuming continues bit for bit; the
 /// next epoch's checkpoint replaces it. The folder follows the rules of ``RunFolder``.
+///
+/// The trainer composes the parts a variant of it would change: each batch goes through a
+/// ``TrainingStep`` (``step``, whose gradient hook a data-parallel trainer sets), and everything
+/// written goes through a ``TrainingRecorder`` (``recorder``, which writes nothing on ranks other
+/// than the first).
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let output: URL
@@ -26,12 +31,13 @@ public final class Trainer {
     public let schedule: LearningRateSchedule
     public let average: ExponentialMovingAverage?
     public private(set) var state: TrainingState
+    /// One optimization step; set its ``TrainingStep/gradientHook`` before ``run(shouldStop:progress:finished:)``.
+    public let step: TrainingStep
+    /// The run's files; pass `writes: false` to ``init(configuration:output:resume:writes:warnings:)`` for none.
+    public let recorder: TrainingRecorder
     private let loader: BatchLoader
     private let evaluationLoader: BatchLoader
     private let warnings: @Sendable (String) -> Void
-    /// The newest snapshot in `output`: its JSON, the global step it holds, and whether it was
-    /// taken mid-epoch (and so is removed once the epoch's checkpoint replaces it).
-    private var saved: (checkpoint: URL, globalStep: Int, midEpoch: Bool)?
 
     /// Prepares a run into `output`, or continues the one there with `resume`.
     ///
@@ -41,8 +47,11 @@ public final class Trainer {
     /// - Throws: ``TrainingError`` for a bad setting, an output folder that already holds a run
     ///   (without `resume`), or a resume whose settings differ; ``RunFolderError`` for an output
     ///   that is a file, cannot be created or holds other files; dataset and checkpoint errors as they come.
+    /// - Parameter writes: whether this process writes the run's files (``TrainingRecorder``);
+    ///   `false` for the ranks of a data-parallel run other than the first, which only read a
+    ///   checkpoint to resume.
     public init(
-        configuration: TrainingConfiguration, output: URL, resume: Bool = false,
+        configuration: TrainingConfiguration, output: URL, resume: Bool = false, writes: Bool = true,
         warnings: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         try configuration.validate()
@@ -54,7 +63,7 @@ public final class Trainer {
             guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
             existing = latest
         } else {
-            try RunFolder.checkForNewRun(at: output)
+            if writes { try RunFolder.checkForNewRun(at: output) }
             existing = nil
         }
         let (training, validation, names, trainingPipeline, evaluationPipeline) = try Self.datasets(configuration)
@@ -105,6 +114,10 @@ public final class Trainer {
         state = TrainingState(
             epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate,
             settings: configuration.settings)
+        step = TrainingStep(
+            model: model, optimizer: optimizer, average: average, labelSmoothing: Float(configuration.labelSmoothing),
+            clipNorm: configuration.clipNorm, seed: configuration.seed)
+        let title = "MobileNet \(configuration.model.architecture) α=\(configuration.model.widthMultiplier) on \(configuration.dataset)"
 
         if let existing {
             let checkpoint = try TrainingCheckpoint.load(from: existing)
@@ -125,11 +138,15 @@ public final class Trainer {
             state = checkpoint.state
             state.schedule = schedule
             state.settings = configuration.settings
-            self.saved = (existing, state.globalStep, state.step > 0)
-            let removed = try RunFolder.removeStalePartialFiles(in: output)
-            if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
+            recorder = TrainingRecorder(
+                output: output, title: title, classNames: names, writes: writes, resumedFrom: (existing, state))
+            if writes {
+                let removed = try RunFolder.removeStalePartialFiles(in: output)
+                if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
+            }
         } else {
-            try RunFolder.prepareForNewRun(at: output)
+            recorder = TrainingRecorder(output: output, title: title, classNames: names, writes: writes)
+            if writes { try RunFolder.prepareForNewRun(at: output) }
         }
     }
 
@@ -149,7 +166,6 @@ public final class Trainer {
         shouldStop: () -> Bool = { false },
         progress: (TrainingProgress) -> Void = { _ in }, finished: (EpochMetrics) -> Void = { _ in }
     ) throws -> [EpochMetrics] {
-        let dropouts = model.namedModules().compactMap { $0.module as? Dropout }
         var meter = ThroughputMeter()
         while state.epoch < configuration.epochs {
             let epoch = state.epoch
@@ -162,23 +178,10 @@ public final class Trainer {
             while let batch = try batches.next() {
                 if shouldStop() { throw try stop(running: running) }
                 optimizer.learningRate = schedule.learningRate(epoch: epoch, step: batch.step)
-                for (index, dropout) in dropouts.enumerated() {
-                    dropout.reseed(SplitMix64.seed(for: "dropout \(configuration.seed) \(state.globalStep) \(index)"))
+                let result = try step(images: batch.images, labels: batch.labels, globalStep: state.globalStep) { loss in
+                    try DivergenceError.check(loss: loss, epoch: epoch, step: batch.step, learningRate: optimizer.learningRate)
                 }
-                model.clearGradients()
-                let tape = GradientTape()
-                var logits = Tensor.zeros([0])
-                let loss = try tape.record {
-                    logits = try model(batch.images)
-                    return try crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: Float(configuration.labelSmoothing))
-                }
-                let lossValue = loss.scalars[0]
-                try DivergenceError.check(loss: lossValue, epoch: epoch, step: batch.step, learningRate: optimizer.learningRate)
-                try tape.backward(from: loss)
-                if let clipNorm = configuration.clipNorm { _ = clipGradientNorm(optimizer.groups, maxNorm: clipNorm) }
-                try optimizer.step()
-                average?.update()
-                try running.add(loss: lossValue, logits: logits, labels: batch.labels)
+                try running.add(loss: result.loss, logits: result.logits, labels: batch.labels)
                 state.step = batch.step + 1
                 state.globalStep += 1
                 state.learningRate = optimizer.learningRate
@@ -209,37 +212,19 @@ public final class Trainer {
             state.epoch += 1
             state.step = 0
             state.running = nil
-            try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
-            try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
-            try save(name: "epoch-\(state.epoch)")
-            if state.epoch == configuration.epochs {
-                try ConfusionMatrixPicture.write(matrix, classNames: classNames, to: output.appendingPathComponent("confusion_matrix.svg"))
-            }
+            try recorder.recordEpoch(self, finalMatrix: state.epoch == configuration.epochs ? matrix : nil)
             finished(metrics)
             if state.epoch < configuration.epochs, shouldStop() { throw try stop(running: nil) }
         }
         return state.history
     }
 
-    /// Saves the run as it stands under `name` and points `latest.json` at it; a snapshot taken
-    /// mid-epoch that this one supersedes is removed.
-    private func save(name: String) throws {
-        let url = try TrainingCheckpoint.save(model: model, optimizer: optimizer, average: average, state: state, in: output, name: name)
-        if let previous = saved, previous.midEpoch, previous.checkpoint != url {
-            TrainingCheckpoint.remove(named: previous.checkpoint.deletingPathExtension().lastPathComponent, in: output)
-        }
-        saved = (url, state.globalStep, state.step > 0)
-    }
-
-    /// Saves a snapshot of where the run stands, unless the last one already holds it, and
-    /// returns what to throw.
+    /// Records a snapshot of where the run stands (unless the last one already is) and returns
+    /// what to throw.
     private func stop(running: RunningMetrics?) throws -> TrainingStopped {
-        let savedStep = saved?.globalStep ?? 0
-        if state.globalStep != savedStep {
-            state.running = running
-            try save(name: "epoch-\(state.epoch + 1)-step-\(state.step)")
-        }
-        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: saved?.checkpoint)
+        if state.globalStep != recorder.savedGlobalStep { state.running = running }
+        try recorder.recordStop(self)
+        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: recorder.latestCheckpoint)
     }
 
     /// Accuracy and mean loss on the validation (or test) set, with the current weights.
@@ -267,10 +252,6 @@ public final class Trainer {
             try matrix.add(logits: logits, labels: batch.labels)
         }
         return (matrix, matrix.total == 0 ? 0 : lossSum / Double(matrix.total))
-    }
-
-    private var title: String {
-        "MobileNet \(configuration.model.architecture) α=\(configuration.model.widthMultiplier) on \(configuration.dataset)"
     }
 
     /// Training mode, except a frozen backbone, whose batch norms keep their running statistics.
