@@ -48,3 +48,43 @@ info: release
 
 clean:
 	rm -rf .build
+
+# libFuzzer harnesses (Fuzz/README.md): a separate build with the fuzzer and AddressSanitizer
+# runtimes, never part of `make test`. Each harness runs FUZZ_SECONDS (or FUZZ_RUNS executions)
+# over a working corpus in .build-fuzz/corpus/<harness>, seeded from Fuzz/Corpus/<harness>;
+# crashers land in .build-fuzz/artifacts/<harness>/ and the run stops at the first one.
+#   make fuzz                                    every harness, 60 s each
+#   make fuzz FUZZ_TARGETS="pickle png" FUZZ_RUNS=1000000
+FUZZ_TARGETS ?= checkpoint pickle safetensors png jpeg idx training-state
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
+FUZZ_FLAGS ?=
+FUZZ_SCRATCH := .build-fuzz
+FUZZ_SWIFTFLAGS := -c release --scratch-path $(FUZZ_SCRATCH) -Xswiftc -sanitize=fuzzer,address
+
+.PHONY: fuzz fuzz-build
+
+fuzz-build:
+	@for target in $(FUZZ_TARGETS); do \
+		product=$$(Fuzz/product-name $$target) || exit 1; \
+		MOBILENET_FUZZ=1 $(SWIFT) build $(FUZZ_SWIFTFLAGS) --product $$product || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_SCRATCH)/logs; \
+	for target in $(FUZZ_TARGETS); do \
+		product=$$(Fuzz/product-name $$target); \
+		mkdir -p $(FUZZ_SCRATCH)/corpus/$$target $(FUZZ_SCRATCH)/artifacts/$$target; \
+		dict=""; case $$target in checkpoint|pickle) dict=-dict=Fuzz/pickle.dict;; esac; \
+		limit=-max_total_time=$(FUZZ_SECONDS); [ -n "$(FUZZ_RUNS)" ] && limit=-runs=$(FUZZ_RUNS); \
+		log=$(FUZZ_SCRATCH)/logs/$$target.log; \
+		echo "fuzz $$target: $(FUZZ_SCRATCH)/release/$$product $$limit -rss_limit_mb=2048 -timeout=10 $$dict $(FUZZ_FLAGS) (log: $$log)"; \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(FUZZ_SCRATCH)/release/$$product $$limit -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$target/ $$dict $(FUZZ_FLAGS) \
+			$(FUZZ_SCRATCH)/corpus/$$target Fuzz/Corpus/$$target > $$log 2>&1; \
+		status=$$?; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+		speed=$$(sed -n 's/^stat::average_exec_per_sec: *//p' $$log); \
+		echo "  $$target: $${runs:-?} executions, $${speed:-?}/s, exit $$status"; \
+		if [ $$status -ne 0 ]; then tail -n 40 $$log; exit $$status; fi; \
+	done

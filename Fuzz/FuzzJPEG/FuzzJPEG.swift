@@ -1,0 +1,21 @@
+import Foundation
+import FuzzSupport
+import MobileNetIO
+
+/// `ImageDecoder.decode(_:source:)` on the input held in memory, EXIF orientation applied, as
+/// `classify` and the image-folder loader decode a picture. The format is chosen by the leading
+/// bytes, so the JPEG seeds steer this harness to the JPEG decoder (libjpeg-turbo) and
+/// its EXIF parsing; a decoded picture must hold width x height x 3 bytes.
+@main
+enum Harness {
+    static func main() { runLibFuzzer(fuzz) }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = Data(fuzzBytes(data, size))
+    if let image = try? ImageDecoder.decode(bytes, source: "input.jpeg") {
+        precondition(image.isWellFormed && image.width > 0 && image.height > 0, "decoded \(image) is malformed")
+    }
+    return 0
+}
