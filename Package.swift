@@ -110,6 +110,7 @@ if Context.environment["MOBILENET_FUZZ"] != nil {
     let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
         ("FuzzCheckpoint", ["MobileNetIO"]),
         ("FuzzPickle", ["MobileNetIO"]),
+        ("FuzzPickleZip", ["MobileNetIO"]),
         ("FuzzSafeTensors", ["MobileNetIO"]),
         ("FuzzPNG", ["MobileNetIO"]),
         ("FuzzJPEG", ["MobileNetIO"]),
