@@ -115,6 +115,49 @@ final class CheckpointPickleTests: XCTestCase {
         }
     }
 
+    func testContainersThatHoldEachOtherAreFreed() throws {
+        // l = []; l.append(l), and d = {}; d[1] = d (found by Fuzz/FuzzPickle: LeakSanitizer
+        // reported both as leaks, reference counting alone never frees them).
+        let programs: [[UInt8]] = [
+            [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E],
+            [0x80, 0x02, 0x7D, 0x71, 0x00, 0x4B, 0x01, 0x68, 0x00, 0x73, 0x2E],
+        ]
+        for program in programs {
+            weak var container: AnyObject?
+            try program.withUnsafeBytes { bytes in
+                let result = try PickleMachine.unpickle(bytes, file: "cycle")
+                switch result.value {
+                case let .list(list):
+                    XCTAssertTrue(list.items.first.map { if case let .list(inner) = $0 { inner === list } else { false } } ?? false)
+                    container = list
+                case let .dictionary(dictionary):
+                    XCTAssertEqual(dictionary.count, 1)
+                    container = dictionary
+                default:
+                    XCTFail("expected a list or a dictionary, got \(result.value.summary)")
+                }
+                result.containers.release()
+            }
+            XCTAssertNil(container, "a pickle's self-containing container outlived its result")
+        }
+    }
+
+    func testSelfContainingListInALegacyCheckpointIsATypedError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-cycle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Magic number, protocol version 1001, {} for the system information, then the object
+        // l = []; l.append(l) and an empty list of storage keys.
+        let file: [UInt8] = [0x80, 0x02, 0x8A, 0x0A] + PyTorchCheckpoint.legacyMagic + [0x2E]
+            + [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E] + [0x80, 0x02, 0x7D, 0x2E]
+            + [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E] + [0x80, 0x02, 0x5D, 0x2E]
+        let url = folder.appendingPathComponent("cycle.pth")
+        try Data(file).write(to: url)
+        XCTAssertThrowsError(try PyTorchCheckpoint.read(contentsOf: url)) { error in
+            guard case .notAStateDictionary? = error as? CheckpointError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testHalfPrecisionConversionIsExact() {
         let cases: [(UInt16, Float)] = [
             (0x0000, 0), (0x3C00, 1), (0xC000, -2), (0x7BFF, 65504), (0x0001, 0x1p-24), (0x03FF, 1023 * 0x1p-24),
@@ -160,7 +203,18 @@ final class CheckpointPickleTests: XCTestCase {
 
     // MARK: - Helpers
 
+    /// The containers of every pickle a test unpickled, emptied after the test.
+    private var unpickled: [PickleContainers] = []
+
+    override func tearDown() {
+        for containers in unpickled { containers.release() }
+        unpickled = []
+        super.tearDown()
+    }
+
     private func unpickle(_ program: [UInt8]) throws -> PickleValue {
-        try program.withUnsafeBytes { try PickleMachine.unpickle($0, file: "test").value }
+        let result = try program.withUnsafeBytes { try PickleMachine.unpickle($0, file: "test") }
+        unpickled.append(result.containers)
+        return result.value
     }
 }

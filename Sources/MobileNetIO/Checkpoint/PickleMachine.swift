@@ -21,6 +21,8 @@ struct PickleMachine {
     private var memo: [Int: PickleValue] = [:]
     /// Every storage a persistent id named, by key.
     private var storages: [String: PyTorchStorageReference] = [:]
+    /// Every list and dictionary made, so that containers that hold each other can be freed.
+    private let containers = PickleContainers()
 
     /// What one pickle program made.
     struct Result {
@@ -31,6 +33,10 @@ struct PickleMachine {
         /// Every storage named by a persistent id, by key, whether or not `value` still holds it;
         /// a legacy checkpoint needs them all to find where each storage's bytes lie.
         var storages: [String: PyTorchStorageReference]
+        /// The lists and dictionaries `value` is made of: call `containers.release()` when done
+        /// with `value` (a `defer` right after unpickling), or a pickle whose containers hold
+        /// each other leaks them.
+        var containers: PickleContainers
     }
 
     /// Unpickles the program that starts at byte `start` of `bytes`.
@@ -39,8 +45,14 @@ struct PickleMachine {
     ///   start of `bytes`.
     static func unpickle(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, file: String) throws -> Result {
         var machine = PickleMachine(bytes: bytes, file: file, position: start, opcodeOffset: start)
-        let value = try machine.run()
-        return Result(value: value, end: machine.position, storages: machine.storages)
+        let value: PickleValue
+        do {
+            value = try machine.run()
+        } catch {
+            machine.containers.release()
+            throw error
+        }
+        return Result(value: value, end: machine.position, storages: machine.storages, containers: machine.containers)
     }
 
     private mutating func run() throws -> PickleValue {
@@ -135,9 +147,9 @@ struct PickleMachine {
             stack.removeLast(count)
             stack.append(.tuple(items))
         case .emptyList:
-            stack.append(.list(PickleList()))
+            stack.append(.list(containers.record(PickleList())))
         case .list:
-            stack.append(.list(PickleList(try popToMark(for: "LIST"))))
+            stack.append(.list(containers.record(PickleList(try popToMark(for: "LIST")))))
         case .append:
             let item = try pop(for: "APPEND")
             try list(for: "APPEND").items.append(item)
@@ -145,9 +157,9 @@ struct PickleMachine {
             let items = try popToMark(for: "APPENDS")
             try list(for: "APPENDS").items.append(contentsOf: items)
         case .emptyDictionary:
-            stack.append(.dictionary(PickleDictionary()))
+            stack.append(.dictionary(containers.record(PickleDictionary())))
         case .dictionary:
-            let dictionary = PickleDictionary()
+            let dictionary = containers.record(PickleDictionary())
             try insertPairs(try popToMark(for: "DICT"), into: dictionary)
             stack.append(.dictionary(dictionary))
         case .setItem:
@@ -221,7 +233,7 @@ struct PickleMachine {
         }
         switch global {
         case .orderedDictionary:
-            let dictionary = PickleDictionary()
+            let dictionary = containers.record(PickleDictionary())
             if let initial = items.first {
                 // OrderedDict([(key, value), ...]), as older pickles spell a filled one.
                 let pairs: [PickleValue]

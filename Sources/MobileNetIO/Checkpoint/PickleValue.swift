@@ -87,6 +87,13 @@ final class PickleDictionary {
         stringIndex[key].map { items[$0].value }
     }
 
+    /// Drops every item, which frees a dictionary that (through its items) contains itself.
+    func removeAll() {
+        items = []
+        stringIndex = [:]
+        integerIndex = [:]
+    }
+
     func set(_ value: PickleValue, for key: PickleValue) {
         let existing: Int? = switch key {
         case let .string(string): stringIndex[string]
@@ -103,5 +110,33 @@ final class PickleDictionary {
         default: break
         }
         items.append((key, value))
+    }
+}
+
+/// Every list and dictionary one pickle program made.
+///
+/// They are classes, and a pickle can make them contain each other (`l = []; l.append(l)`, with
+/// the memo), which reference counting never frees. The unpickler records each one here, and
+/// whoever is done with a ``PickleMachine/Result`` calls ``release()``, which empties them all.
+final class PickleContainers {
+    private var lists: [PickleList] = []
+    private var dictionaries: [PickleDictionary] = []
+
+    func record(_ list: PickleList) -> PickleList {
+        lists.append(list)
+        return list
+    }
+
+    func record(_ dictionary: PickleDictionary) -> PickleDictionary {
+        dictionaries.append(dictionary)
+        return dictionary
+    }
+
+    /// Empties every recorded container: values still holding one see it empty afterwards.
+    func release() {
+        for list in lists { list.items = [] }
+        for dictionary in dictionaries { dictionary.removeAll() }
+        lists = []
+        dictionaries = []
     }
 }

@@ -50,6 +50,7 @@ extension PyTorchCheckpoint {
         let unpickled = try pickle.withUnsafeBytes {
             try PickleMachine.unpickle($0, file: "\(file):\(picklePath)")
         }
+        defer { unpickled.containers.release() }
         let records = try stateDictionary(in: unpickled.value, file: file)
 
         // Storages are read once each, and dropped after their last tensor.

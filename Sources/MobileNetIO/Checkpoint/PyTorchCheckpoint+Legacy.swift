@@ -22,23 +22,28 @@ extension PyTorchCheckpoint {
         return try withExtendedLifetime(mapped) {
             let bytes = mapped.bytes
             let magic = try PickleMachine.unpickle(bytes, from: 0, file: file)
+            defer { magic.containers.release() }
             guard case let .bigInteger(value) = magic.value, value == legacyMagic else {
                 throw CheckpointError.unrecognizedFormat(
                     file: file, expected: "the legacy torch.save magic number 0x1950A86A20F9469CFC6C", found: magic.value.summary)
             }
             let version = try PickleMachine.unpickle(bytes, from: magic.end, file: file)
+            defer { version.containers.release() }
             guard version.value.integer == legacyProtocolVersion else {
                 throw CheckpointError.malformedPickle(
                     file: file, offset: magic.end, expected: "legacy protocol version \(legacyProtocolVersion)",
                     found: version.value.summary)
             }
             let systemInformation = try PickleMachine.unpickle(bytes, from: version.end, file: file)
+            defer { systemInformation.containers.release() }
             var littleEndian = true
             if case let .dictionary(information) = systemInformation.value, case let .bool(flag)? = information["little_endian"] {
                 littleEndian = flag
             }
             let object = try PickleMachine.unpickle(bytes, from: systemInformation.end, file: file)
+            defer { object.containers.release() }
             let keyList = try PickleMachine.unpickle(bytes, from: object.end, file: file)
+            defer { keyList.containers.release() }
             guard case let .list(keys) = keyList.value, keys.items.allSatisfy({ $0.string != nil }) else {
                 throw CheckpointError.malformedPickle(
                     file: file, offset: object.end, expected: "the list of storage keys", found: keyList.value.summary)
