@@ -56,6 +56,8 @@ clean:
 # The two zip harnesses leak 40 bytes in ZIPFoundation on every input (Fuzz/lsan.supp), which
 # would make libFuzzer run LeakSanitizer after every execution (80 a second instead of 800):
 # they fuzz with -detect_leaks=0, then replay their whole corpus once with leak detection.
+# SWIFT_BACKTRACE=enable=no leaves a Swift trap to libFuzzer (the backtracer's memory server
+# trips AddressSanitizer and hides the report).
 #   make fuzz                                    every harness, 60 s each
 #   make fuzz FUZZ_TARGETS="pickle png" FUZZ_RUNS=1000000
 FUZZ_TARGETS ?= checkpoint pickle pickle-zip safetensors png jpeg idx training-state
@@ -82,7 +84,7 @@ fuzz: fuzz-build
 		limit=-max_total_time=$(FUZZ_SECONDS); [ -n "$(FUZZ_RUNS)" ] && limit=-runs=$(FUZZ_RUNS); \
 		log=$(FUZZ_SCRATCH)/logs/$$target.log; \
 		echo "fuzz $$target: $(FUZZ_SCRATCH)/release/$$product $$limit -rss_limit_mb=2048 -timeout=10 $$dict $$leaks $(FUZZ_FLAGS) (log: $$log)"; \
-		LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(FUZZ_SCRATCH)/release/$$product $$limit -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+		SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(FUZZ_SCRATCH)/release/$$product $$limit -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$target/ $$dict $$leaks $(FUZZ_FLAGS) \
 			$(FUZZ_SCRATCH)/corpus/$$target Fuzz/Corpus/$$target > $$log 2>&1; \
 		status=$$?; \
@@ -91,7 +93,7 @@ fuzz: fuzz-build
 		echo "  $$target: $${runs:-?} executions, $${speed:-?}/s, exit $$status"; \
 		if [ $$status -ne 0 ]; then tail -n 40 $$log; exit $$status; fi; \
 		if [ -n "$$leaks" ]; then \
-			LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(FUZZ_SCRATCH)/release/$$product -runs=0 -rss_limit_mb=2048 \
+			SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=$(CURDIR)/Fuzz/lsan.supp $(FUZZ_SCRATCH)/release/$$product -runs=0 -rss_limit_mb=2048 \
 				-timeout=10 -artifact_prefix=$(FUZZ_SCRATCH)/artifacts/$$target/ \
 				$(FUZZ_SCRATCH)/corpus/$$target Fuzz/Corpus/$$target > $$log.leaks 2>&1; \
 			status=$$?; \
