@@ -6,7 +6,7 @@ import MobileNetIO
 /// `classify` and the image-folder loader decode a picture. The format is chosen by the leading
 /// bytes, so the PNG seeds steer this harness to the PNG decoder (libspng) and its
 /// EXIF parsing; a decoded picture must hold width x height x 3 bytes.
-/// Headers of more than 2^22 pixels are skipped for now (`ImageSizeCap`).
+/// Headers of more than 2^18 pixels are skipped for now (`ImageSizeCap`).
 @main
 enum Harness {
     static func main() { runLibFuzzer(fuzz) }

@@ -140,11 +140,13 @@ public func runLibFuzzer(_ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> 
 /// buffer, up to 805 MB, from the header alone, before it finds out that the data is missing
 /// (issue 9, item 2: a limit relative to the file's size is another change's). Inputs that
 /// declare that much spend nearly all the fuzzer's time in the kernel clearing pages, so the
-/// harnesses skip a header that declares more than `MOBILENET_FUZZ_MAX_PIXELS` (default 2^22)
-/// and at most 2^28 pixels; 0 turns the cap off. Fuzz/README.md has the finding.
+/// harnesses skip a header that declares more than `MOBILENET_FUZZ_MAX_PIXELS` (default 2^18,
+/// 512 x 512) and at most 2^28 pixels; 0 turns the cap off. Larger pictures only run the same
+/// per-pixel loops longer (CMYK conversion, orientation), which instrumented code does at a few
+/// hundred pictures a second. Fuzz/README.md has the finding.
 public enum ImageSizeCap {
     public static let maximumPixels: Int = {
-        ProcessInfo.processInfo.environment["MOBILENET_FUZZ_MAX_PIXELS"].flatMap { Int($0) } ?? 1 << 22
+        ProcessInfo.processInfo.environment["MOBILENET_FUZZ_MAX_PIXELS"].flatMap { Int($0) } ?? 1 << 18
     }()
 
     /// Whether to skip `bytes`: its PNG `IHDR` or JPEG frame header declares a size above the cap
