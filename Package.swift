@@ -106,3 +106,31 @@ if Context.environment["MOBILENET_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
 }
+
+// libFuzzer harnesses, one per reader (Fuzz/README.md), only when asked for, so that `swift build`
+// and `swift test` never see them. They need the fuzzer runtime, so build them apart:
+//
+//     MOBILENET_FUZZ=1 swift build -c release --scratch-path .build-fuzz \
+//         -Xswiftc -sanitize=fuzzer,address --product FuzzSafeTensors
+//
+// (`make fuzz` does this and runs each harness over its corpus.)
+if Context.environment["MOBILENET_FUZZ"] != nil {
+    package.targets.append(
+        .target(name: "CFuzzSupport", path: "Fuzz/CFuzzSupport"))
+    package.targets.append(
+        .target(name: "FuzzSupport", dependencies: ["CFuzzSupport", "CMobileNetZlib", "MobileNetIO"], path: "Fuzz/FuzzSupport"))
+    let harnesses: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzCheckpoint", ["MobileNetIO"]),
+        ("FuzzPickle", ["MobileNetIO"]),
+        ("FuzzPickleZip", ["MobileNetIO"]),
+        ("FuzzSafeTensors", ["MobileNetIO"]),
+        ("FuzzPNG", ["MobileNetIO"]),
+        ("FuzzJPEG", ["MobileNetIO"]),
+        ("FuzzIDX", ["MobileNetData"]),
+        ("FuzzTrainingState", ["MobileNetTraining", "MobileNetIO", "MobileNetTensor"]),
+    ]
+    for harness in harnesses {
+        package.targets.append(
+            .executableTarget(name: harness.name, dependencies: harness.dependencies + ["FuzzSupport"], path: "Fuzz/\(harness.name)"))
+    }
+}

@@ -115,6 +115,22 @@ final class CheckpointPickleTests: XCTestCase {
         }
     }
 
+    func testSelfContainingListInALegacyCheckpointIsATypedError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-cycle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Magic number, protocol version 1001, {} for the system information, then the object
+        // l = []; l.append(l) and an empty list of storage keys.
+        let file: [UInt8] = [0x80, 0x02, 0x8A, 0x0A] + PyTorchCheckpoint.legacyMagic + [0x2E]
+            + [0x80, 0x02, 0x4D, 0xE9, 0x03, 0x2E] + [0x80, 0x02, 0x7D, 0x2E]
+            + [0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E] + [0x80, 0x02, 0x5D, 0x2E]
+        let url = folder.appendingPathComponent("cycle.pth")
+        try Data(file).write(to: url)
+        XCTAssertThrowsError(try PyTorchCheckpoint.read(contentsOf: url)) { error in
+            guard case .malformedPickle? = error as? CheckpointError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testHalfPrecisionConversionIsExact() {
         let cases: [(UInt16, Float)] = [
             (0x0000, 0), (0x3C00, 1), (0xC000, -2), (0x7BFF, 65504), (0x0001, 0x1p-24), (0x03FF, 1023 * 0x1p-24),

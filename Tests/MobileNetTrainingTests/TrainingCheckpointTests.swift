@@ -138,6 +138,33 @@ final class TrainingCheckpointTests: XCTestCase {
         }
     }
 
+    func testCountersThatWouldOverflowOnResumeAreRefused() throws {
+        // A snapshot JSON is read as is on --resume; its counters are then incremented
+        // (AdamW's `steps[key] + 1`, the average's `updateCount + 1`) and subtracted from
+        // (`epochs - epoch`): Int.max or Int.min there would trap instead of throwing.
+        let folder = try TemporaryFolder()
+        let (model, optimizer, average) = try makeRun("adamw")
+        trainStep(model, optimizer, average, step: 0)
+        let state = TrainingState(epoch: 1, step: 0, globalStep: 1, seed: 1, learningRate: 0.1)
+        let url = try TrainingCheckpoint.save(model: model, optimizer: optimizer, average: average, state: state, in: folder.url, name: "epoch-1")
+        let saved = try String(contentsOf: url, encoding: .utf8)
+        XCTAssertNoThrow(try TrainingCheckpoint.load(from: url))
+        let edits = [
+            ("\"epoch\" : 1,", "\"epoch\" : -9223372036854775808,", "epoch = -9223372036854775808"),
+            ("\"globalStep\" : 1,", "\"globalStep\" : 9223372036854775807,", "globalStep = 9223372036854775807"),
+            ("\"averageUpdateCount\" : 1,", "\"averageUpdateCount\" : 9223372036854775807,", "averageUpdateCount = 9223372036854775807"),
+            ("\"bias\" : 1", "\"bias\" : 9223372036854775807", "optimizerSteps[\"bias\"] = 9223372036854775807"),
+        ]
+        for (original, replacement, named) in edits {
+            XCTAssertTrue(saved.contains(original), "the saved JSON has no \(original)")
+            try saved.replacingOccurrences(of: original, with: replacement).write(to: url, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try TrainingCheckpoint.load(from: url)) { error in
+                guard case let .unreadable(path, reason)? = error as? TrainingCheckpointError, path == url.path,
+                      reason.hasPrefix(named) else { return XCTFail("unexpected \(error)") }
+            }
+        }
+    }
+
     func testRestoreRefusesWhatDoesNotFit() throws {
         let folder = try TemporaryFolder()
         let (model, optimizer, average) = try makeRun("rmsprop")

@@ -152,6 +152,10 @@ public struct TrainingCheckpoint {
         guard manifest.format == formatName else {
             throw TrainingCheckpointError.unreadable(path: url.path, reason: "format '\(manifest.format)', expected '\(formatName)'")
         }
+        if let counter = manifest.state.counterOutOfRange {
+            throw TrainingCheckpointError.unreadable(
+                path: url.path, reason: "\(counter), expected a count from 0 to \(TrainingState.countLimit)")
+        }
         let directory = url.deletingLastPathComponent()
         for stored in [manifest.weights, manifest.optimizerTensors] {
             let fileURL = try RunFolder.member(stored.name, of: directory, referencedBy: url.path)
