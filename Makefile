@@ -21,7 +21,7 @@ export OMP_WAIT_POLICY ?= passive
 # inference path against the modules, and the CLI's top-5 classes.
 AVX2_TESTS := \
 	MobileNetTensorTests.EngineParityTests MobileNetTensorTests.BackwardParityTests \
-	MobileNetTensorTests.GradientCheckTests \
+	MobileNetTensorTests.GradientCheckTests MobileNetTensorTests.InferenceGraphTests \
 	MobileNetModelsTests.ParityTests MobileNetModelsTests.ModelGradientTests MobileNetModelsTests.InferenceModelTests \
 	MobileNetTests.PretrainedParityTests \
 	MobileNetTrainingTests.TrainingRunTests \
