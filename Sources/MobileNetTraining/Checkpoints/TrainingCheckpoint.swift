@@ -8,19 +8,21 @@ import MobileNetIO
 import MobileNetNN
 import MobileNetTensor
 
-/// A resumable snapshot of a training run, as files in the run's folder:
+/// A resumable snapshot of a training run, as files in the run's folder. ``Trainer`` (through
+/// ``TrainingRecorder``) names them after the epoch they end, `epoch-N`, or after the step a
+/// stopped run reached, `epoch-N-step-S`:
 ///
 /// ```text
-/// epoch-003.safetensors             the model's state dictionary (evaluate and classify read it as is)
-/// epoch-003.optimizer.safetensors   optimizer slots ("momentum_buffer/<key>") and weight averages ("ema/<key>")
-/// epoch-003.json                    TrainingState, plus the two files' sizes and checksums
-/// latest.json                       {"checkpoint": "epoch-003.json"}: the newest complete snapshot
+/// epoch-3.safetensors             the model's state dictionary (evaluate and classify read it as is)
+/// epoch-3.optimizer.safetensors   optimizer slots ("momentum_buffer/<key>") and weight averages ("ema/<key>")
+/// epoch-3.json                    TrainingState, plus the two files' sizes and checksums
+/// latest.json                     {"checkpoint": "epoch-3.json"}: the newest complete snapshot
 /// ```
 ///
 /// ```swift
-/// // after each epoch (or every N steps):
+/// // after each epoch:
 /// try TrainingCheckpoint.save(model: model, optimizer: optimizer, average: average, state: state,
-///                             in: output, name: String(format: "epoch-%03d", epoch + 1))
+///                             in: output, name: "epoch-\(epoch + 1)")
 /// // on --resume:
 /// if let url = try TrainingCheckpoint.latest(in: output) {
 ///     let checkpoint = try TrainingCheckpoint.load(from: url)
