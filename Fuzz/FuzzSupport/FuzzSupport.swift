@@ -183,3 +183,14 @@ public enum ImageSizeCap {
         return largest
     }
 }
+
+/// The image harnesses' body: `ImageDecoder.decode(_:source:)` on the input held in memory, EXIF
+/// orientation applied, as `classify` and the image-folder loader decode a picture; a decoded
+/// picture must hold width x height x 3 bytes. The format is chosen by the leading bytes, so
+/// each harness's seeds steer it to its decoder.
+public func fuzzImageDecoder(_ input: UnsafeRawBufferPointer, source: String) {
+    if ImageSizeCap.skips(input) { return }
+    if let image = try? ImageDecoder.decode(Data(input), source: source) {
+        precondition(image.isWellFormed && image.width > 0 && image.height > 0, "decoded \(image) is malformed")
+    }
+}

@@ -12,23 +12,6 @@ import XCTest
 /// A `Trainer` asked to stop (what `mobilenet train` does on SIGINT and SIGTERM) saves where it
 /// stands, leaves no temporary file, and resumes from there to the weights of a run that never stopped.
 final class TrainerStopTests: XCTestCase {
-    /// Two colours, 20 pictures each: 32 to train on (4 steps of 8 an epoch), 8 to validate.
-    private func makePictures(in folder: URL) throws {
-        var generator = SplitMix64(seed: 8)
-        for (name, dominant) in [("blue", 2), ("red", 0)] {
-            let classFolder = folder.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
-            for index in 0..<20 {
-                var image = RGBImage(width: 40, height: 36, red: 0, green: 0, blue: 0)
-                for offset in image.pixels.indices {
-                    let noise = UInt8(generator.nextIndex(below: 90))
-                    image.pixels[offset] = offset % 3 == dominant ? 150 + noise : noise
-                }
-                try PNGEncoder.encode(image).write(to: classFolder.appendingPathComponent("\(index).png"))
-            }
-        }
-    }
-
     private func configuration(pictures: URL) -> TrainingConfiguration {
         // V1 keeps its dropout: the trainer reseeds it every step, so a resume repeats it too.
         var configuration = TrainingConfiguration(
@@ -51,7 +34,7 @@ final class TrainerStopTests: XCTestCase {
     func testStoppedRunResumesToTheWeightsOfTheWholeRun() throws {
         let folder = try TemporaryFolder()
         let pictures = folder.url.appendingPathComponent("pictures")
-        try makePictures(in: pictures)
+        try writeTwoColourPictures(in: pictures)  // 32 to train on (4 steps of 8 an epoch), 8 to validate
         let settings = configuration(pictures: pictures)
         let whole = try Trainer(configuration: settings, output: folder.url.appendingPathComponent("whole"))
         let expected = try whole.run()
@@ -94,7 +77,7 @@ final class TrainerStopTests: XCTestCase {
     func testStopBeforeTheFirstStepSavesNothing() throws {
         let folder = try TemporaryFolder()
         let pictures = folder.url.appendingPathComponent("pictures")
-        try makePictures(in: pictures)
+        try writeTwoColourPictures(in: pictures)  // 32 to train on (4 steps of 8 an epoch), 8 to validate
         let output = folder.url.appendingPathComponent("run")
         let trainer = try Trainer(configuration: configuration(pictures: pictures), output: output)
         XCTAssertThrowsError(try trainer.run(shouldStop: { true })) { error in
@@ -108,7 +91,7 @@ final class TrainerStopTests: XCTestCase {
     func testStopAfterAnEpochPointsAtItsCheckpoint() throws {
         let folder = try TemporaryFolder()
         let pictures = folder.url.appendingPathComponent("pictures")
-        try makePictures(in: pictures)
+        try writeTwoColourPictures(in: pictures)  // 32 to train on (4 steps of 8 an epoch), 8 to validate
         let output = folder.url.appendingPathComponent("run")
         let trainer = try Trainer(configuration: configuration(pictures: pictures), output: output)
         XCTAssertThrowsError(try trainer.run(shouldStop: { trainer.state.epoch == 1 })) { error in

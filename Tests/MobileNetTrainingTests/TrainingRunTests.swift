@@ -133,19 +133,7 @@ final class TrainingRunTests: XCTestCase {
     /// the corrupt file skipped with a warning, and the two colours told apart.
     func testImageFolderRunSkipsTheCorruptPicture() throws {
         let folder = try TemporaryFolder()
-        var generator = SplitMix64(seed: 8)
-        for (name, dominant) in [("blue", 2), ("red", 0)] {
-            let classFolder = folder.url.appendingPathComponent(name)
-            try FileManager.default.createDirectory(at: classFolder, withIntermediateDirectories: true)
-            for index in 0..<20 {
-                var image = RGBImage(width: 40, height: 36, red: 0, green: 0, blue: 0)
-                for offset in image.pixels.indices {
-                    let noise = UInt8(generator.nextIndex(below: 90))
-                    image.pixels[offset] = offset % 3 == dominant ? 150 + noise : noise
-                }
-                try PNGEncoder.encode(image).write(to: classFolder.appendingPathComponent("\(index).png"))
-            }
-        }
+        try writeTwoColourPictures(in: folder.url)
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0]).write(to: folder.url.appendingPathComponent("red/broken.png"))
 
         let dataset = try ImageFolder(root: folder.url)
