@@ -16,8 +16,8 @@ final class ErrorMessageTests: XCTestCase {
             NSUnderlyingErrorKey: POSIXError(.ENOTDIR),
         ])
         XCTAssertEqual(FileErrorMessage.line(for: notFolder), "/tmp/file/run: a part of the path is a file, not a folder")
-        let permission = CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/root/x"])
-        XCTAssertEqual(FileErrorMessage.line(for: permission), "/root/x: no permission")
+        let permission = CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/srv/data/x"])
+        XCTAssertEqual(FileErrorMessage.line(for: permission), "/srv/data/x: no permission")
         XCTAssertEqual(FileErrorMessage.line(for: CocoaError(.fileNoSuchFile)), "no such file or folder")
         XCTAssertEqual(FileErrorMessage.line(for: POSIXError(.ELOOP)), "too many symbolic links (a loop?)")
         XCTAssertNil(FileErrorMessage.line(for: CommandError(description: "other")))
