@@ -73,7 +73,8 @@ struct Bench: ParsableCommand {
         latencies.sort()
         let report = Report(
             mode: train ? "train" : "inference", variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
-            threads: CPUEngine.threadCount, parallelism: train ? nil : effectiveParallelism.rawValue, iterations: iterations,
+            threads: CPUEngine.threadCount, parallelism: train ? nil : effectiveParallelism.rawValue,
+            instructionSet: CPUEngine.instructionSet, iterations: iterations,
             latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
             latencyMsMin: latencies[0],
             imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
@@ -85,7 +86,7 @@ struct Bench: ParsableCommand {
         } else {
             func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
             print("\(report.mode): MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
-                + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + ": p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
+                + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + " on \(report.instructionSet): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
                 + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
         }
     }
@@ -141,6 +142,9 @@ struct Bench: ParsableCommand {
         var threads: Int
         /// Inference only: `images` or `primitives` (``Parallelism``), as the run did it.
         var parallelism: String?
+        /// The instruction set oneDNN dispatched to (`avx512_core_bf16`, `avx2`, ...): figures
+        /// from different ones do not compare.
+        var instructionSet: String
         var iterations: Int
         var latencyMsP50: Double
         var latencyMsP90: Double
@@ -150,6 +154,7 @@ struct Bench: ParsableCommand {
 
         enum CodingKeys: String, CodingKey {
             case mode, variant, width, resolution, batch, threads, parallelism, iterations
+            case instructionSet = "instruction_set"
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
         }
