@@ -81,8 +81,12 @@ final class DNNLPrimitive: @unchecked Sendable {
     /// Runs the primitive on the given buffers on the shared stream and waits for it to finish.
     func execute(_ operation: String, _ arguments: [DNNL.Argument]) throws {
         let memories = try arguments.map { try DNNLMemory($0.descriptor, $0.buffer) }
-        try submit(operation, zip(arguments, memories).map { dnnl_exec_arg_t(arg: $0.role, memory: $1.memory) }, on: DNNL.stream)
-        try DNNL.wait(DNNL.stream, operation)
+        // The memory objects must outlive the execution: an optimized build may otherwise free
+        // them right after their last use in Swift, the argument list below.
+        try withExtendedLifetime(memories) {
+            try submit(operation, zip(arguments, memories).map { dnnl_exec_arg_t(arg: $0.role, memory: $1.memory) }, on: DNNL.stream)
+            try DNNL.wait(DNNL.stream, operation)
+        }
     }
 
     /// Submits the primitive with memory objects made beforehand (an inference plan's), without
