@@ -74,6 +74,11 @@ def png(path, width, height):
         f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 png(f"{work}/tall.png", 1, 20000)
+# 2. a 16384x16384 header and no pixel data: 57 bytes that once zero-filled 805 MB.
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+with open(f"{work}/huge-header.png", "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 16384, 16384, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
 png(f"{work}/wide.png", 100000, 1)
 
 # 9. run folders: junk, a bad shape, and a latest.json that points outside the folder.
@@ -98,6 +103,7 @@ cases=(
     "convert $work/truncated.pth $work/out5.safetensors"
     "classify $work/tall.png"
     "classify $work/wide.png"
+    "classify $work/huge-header.png"
     "info --width 100"
     "info --width 1e10"
     "info --resolution 100000"
@@ -106,7 +112,7 @@ cases=(
     "train --dataset fashion-mnist --epochs 1 --batch-size 8 --resolution 5000 --output $work/r1"
     "train --dataset fashion-mnist --epochs 1 --batch-size 8 --ema 1.5 --output $work/r2"
     "train --dataset fashion-mnist --epochs 1 --batch-size 8 --ema nan --output $work/r3"
-    "train --dataset fashion-mnist --epochs 1 --batch-size 8 --ema -1 --output $work/r4"
+    "train --dataset fashion-mnist --epochs 1 --batch-size 8 --ema=-1 --output $work/r4"
     "train --dataset fashion-mnist --epochs 1 --batch-size 8 --clip-norm 0 --output $work/r5"
     "train --dataset fashion-mnist --epochs 1 --batch-size 8 --clip-norm nan --output $work/r6"
     "train --dataset fashion-mnist --epochs 9223372036854775807 --batch-size 8 --output $work/r7"
