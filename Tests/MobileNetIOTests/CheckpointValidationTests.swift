@@ -94,6 +94,8 @@ final class CheckpointValidationTests: XCTestCase {
                 return XCTFail("expected invalidHeader, got \(error)")
             }
             XCTAssertEqual(key, "x")
+            XCTAssertEqual(
+                "\(error)", "\(url.path): safetensors header, entry \"x\": expected \"shape[0]\" to be a number, found a string")
         }
     }
 
