@@ -37,6 +37,28 @@ private let cocoaFileErrorCodes: [Int: Int32] = [
     CocoaError.fileReadTooLarge.rawValue: EFBIG,
 ]
 
+/// How errors name what a JSON document got wrong, for `DecodingError`s in one line.
+package enum JSONErrorText {
+    /// A coding path as JSON spells it: `state.history[2].epoch`.
+    package static func path(_ keys: [any CodingKey]) -> String {
+        let joined = keys.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+        return String(joined.drop { $0 == "." })
+    }
+
+    /// What JSON value a Swift type decodes from: "an object", "a list", "an integer", ...
+    package static func kind(_ type: Any.Type) -> String {
+        switch String(describing: type) {
+        case let name where name.hasPrefix("Dictionary") || name.hasPrefix("KeyedDecodingContainer"): "an object"
+        case let name where name.hasPrefix("Array") || name.hasPrefix("UnkeyedDecodingContainer"): "a list"
+        case "String": "a string"
+        case "Bool": "true or false"
+        case "Double", "Float": "a number"
+        case let name where name.hasPrefix("Int") || name.hasPrefix("UInt"): "an integer"
+        case let name: name
+        }
+    }
+}
+
 extension String {
     /// The string with newlines, tabs and other control characters written as escapes (`\n`,
     /// `\u{1B}`), so that a key or name read from a file cannot break an error message's line.

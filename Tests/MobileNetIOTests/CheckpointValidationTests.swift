@@ -95,7 +95,7 @@ final class CheckpointValidationTests: XCTestCase {
             }
             XCTAssertEqual(key, "x")
             XCTAssertEqual(
-                "\(error)", "\(url.path): safetensors header, entry \"x\": expected \"shape[0]\" to be a number, found a string")
+                "\(error)", "\(url.path): safetensors header, entry \"x\": expected \"shape[0]\" to be an integer, found a string")
         }
     }
 

@@ -87,17 +87,13 @@ struct SafeTensorsHeader {
         case let .typeMismatch(type, context):
             // Foundation says "Expected to decode Array<Any> but found a string instead."; keep its
             // JSON kind, and name the field in JSON's terms.
-            let field = context.codingPath.dropFirst().reduce(into: "") { path, key in
-                if let index = key.intValue, key.stringValue.hasPrefix("Index") { path += "[\(index)]" } else {
-                    path += (path.isEmpty ? "" : ".") + key.stringValue
-                }
-            }
+            let field = JSONErrorText.path(Array(context.codingPath.dropFirst()))
             let found = context.debugDescription.range(of: "but found ").map {
                 String(context.debugDescription[$0.upperBound...]).replacingOccurrences(of: " instead.", with: "")
             } ?? "another kind of value"
             return .invalidHeader(
                 file: file, key: key(context.codingPath),
-                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(jsonKind(of: type))", found: found)
+                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: found)
         case let .valueNotFound(type, context):
             return .invalidHeader(file: file, key: key(context.codingPath), expected: "a value of type \(type)", found: "none")
         case let .keyNotFound(missing, context):
@@ -109,16 +105,6 @@ struct SafeTensorsHeader {
         @unknown default:
             return .invalidHeader(file: file, key: nil, expected: "a valid header", found: readableReason(error))
         }
-    }
-
-    /// How JSON names what a Swift type decodes from.
-    private static func jsonKind(of type: Any.Type) -> String {
-        let name = "\(type)"
-        if name.hasPrefix("Array") { return "an array" }
-        if name.hasPrefix("Dictionary") { return "an object" }
-        if name == "String" { return "a string" }
-        if ["Int", "Int64", "UInt64", "Double", "Float"].contains(name) { return "a number" }
-        return "a \(name)"
     }
 
     // MARK: - JSON documents

@@ -253,22 +253,7 @@ public struct TrainingCheckpoint {
 
     /// A `DecodingError` in a few words, naming the JSON key where one is known.
     static func explain(_ error: DecodingError) -> String {
-        // `state.history[2].epoch`
-        func path(_ keys: [any CodingKey]) -> String {
-            let joined = keys.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
-            return String(joined.drop { $0 == "." })
-        }
-        func kind(_ type: Any.Type) -> String {
-            switch String(describing: type) {
-            case let name where name.hasPrefix("Dictionary") || name.hasPrefix("KeyedDecodingContainer"): "an object"
-            case let name where name.hasPrefix("Array") || name.hasPrefix("UnkeyedDecodingContainer"): "a list"
-            case "String": "a string"
-            case "Bool": "true or false"
-            case "Double", "Float": "a number"
-            case let name where name.hasPrefix("Int") || name.hasPrefix("UInt"): "an integer"
-            case let name: name
-            }
-        }
+        let path = JSONErrorText.path, kind = JSONErrorText.kind
         switch error {
         case let .keyNotFound(key, context):
             return "\"\(path(context.codingPath + [key]))\" is missing"
