@@ -41,6 +41,9 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The compute and memory ceilings of a core (FMA and load loops in inline assembly), the
+        // peak `mobilenet bench --profile` measures each step against.
+        .target(name: "CMachinePeak"),
         .target(name: "MobileNetTensor", dependencies: ["CDNNL"]),
         .target(name: "MobileNetNN", dependencies: ["MobileNetTensor"]),
         .target(name: "MobileNetModels", dependencies: ["MobileNetNN"]),
@@ -70,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "mobilenet",
             dependencies: [
-                "MobileNet",
+                "MobileNet", "CMachinePeak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -21,9 +21,19 @@ extension FeaturesClassifier {
         try classifier(pooled)
     }
 
-    /// The backbone, global average pooling, then the head (its `Linear`s with their activations fused).
+    /// The backbone, global average pooling, then the head (its `Linear`s with their activations
+    /// fused). The backbone's first unit is the stem, its last the head convolution.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
-        try classifier.lower(graph.globalAveragePool(features.lower(input, into: &graph)), into: &graph)
+        var x = input
+        for (index, layer) in features.layers.enumerated() {
+            switch (layer, index) {
+            case let (unit as ConvNormActivation, 0): x = try unit.lower(x, into: &graph, kind: .stem)
+            case let (unit as ConvNormActivation, features.count - 1): x = try unit.lower(x, into: &graph, kind: .head)
+            case let (lowerable as InferenceLowering, _): x = try lowerable.lower(x, into: &graph)
+            default: throw LoweringError.notLowerable(layer: "\(type(of: layer))", container: "features")
+            }
+        }
+        return try classifier.lower(graph.globalAveragePool(x), into: &graph)
     }
 }
 

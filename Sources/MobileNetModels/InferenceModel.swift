@@ -9,6 +9,7 @@ extension ImageClassifier {
         }
         var graph = InferenceGraph()
         _ = try lowerable.lower(graph.input(channels: 3), into: &graph)
+        graph.name(using: Dictionary(namedModules().map { (ObjectIdentifier($0.module), $0.path) }, uniquingKeysWith: { a, _ in a }))
         return graph
     }
 }

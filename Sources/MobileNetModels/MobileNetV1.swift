@@ -49,8 +49,8 @@ public final class DepthwiseSeparable: Layer {
 extension DepthwiseSeparable: InferenceLowering {
     /// Two fused convolutions, each with its batch norm folded in and ReLU6 attached.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
-        let spatial = try graph.convolution(input, depthwise, norm: depthwiseNorm, post: [.activation(.relu6)])
-        return try graph.convolution(spatial, pointwise, norm: pointwiseNorm, post: [.activation(.relu6)])
+        let spatial = try graph.convolution(input, depthwise, norm: depthwiseNorm, post: [.activation(.relu6)], kind: .depthwise)
+        return try graph.convolution(spatial, pointwise, norm: pointwiseNorm, post: [.activation(.relu6)], kind: .pointwise)
     }
 }
 
@@ -133,7 +133,7 @@ public final class MobileNetV1: ImageClassifier {
 
 extension MobileNetV1: InferenceLowering {
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
-        let stem = try graph.convolution(input, stemConvolution, norm: stemNorm, post: [.activation(.relu6)])
+        let stem = try graph.convolution(input, stemConvolution, norm: stemNorm, post: [.activation(.relu6)], kind: .stem)
         let features = try blocks.lower(stem, into: &graph)
         return graph.linear(graph.globalAveragePool(features), classifier)
     }

@@ -61,9 +61,9 @@ extension InvertedResidual: InferenceLowering {
     /// folded in and the shortcut's add as its post-operation.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
         var x = input
-        if let expansion { x = try expansion.lower(x, into: &graph) }
-        x = try depthwise.lower(x, into: &graph)
-        return try graph.convolution(x, projection, norm: projectionNorm, post: usesResidual ? [.add(input)] : [])
+        if let expansion { x = try expansion.lower(x, into: &graph, kind: .expand) }
+        x = try depthwise.lower(x, into: &graph, kind: .depthwise)
+        return try graph.convolution(x, projection, norm: projectionNorm, post: usesResidual ? [.add(input)] : [], kind: .project)
     }
 }
 

@@ -91,10 +91,10 @@ extension MobileNetV3Block: InferenceLowering {
     /// Each unit fused as it is; the shortcut's add attached to the projection.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
         var x = input
-        if let expansion { x = try expansion.lower(x, into: &graph) }
-        x = try depthwise.lower(x, into: &graph)
+        if let expansion { x = try expansion.lower(x, into: &graph, kind: .expand) }
+        x = try depthwise.lower(x, into: &graph, kind: .depthwise)
         if let squeezeExcitation { x = try squeezeExcitation.lower(x, into: &graph) }
-        return try projection.lower(x, into: &graph, residual: usesResidual ? input : nil)
+        return try projection.lower(x, into: &graph, residual: usesResidual ? input : nil, kind: .project)
     }
 }
 

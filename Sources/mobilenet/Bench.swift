@@ -43,11 +43,43 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
+    @Flag(name: .long, help: "Time every step of the compiled plan on its own (the stream waited for after each) and print them against the machine's peak.")
+    var profile = false
+
+    @Option(name: .long, help: "With --profile: also draw the profile as an SVG picture to this file.")
+    var svg: String?
+
+    @Flag(name: .long, help: "Replace the --svg file if it exists.")
+    var force = false
+
+    @Option(name: .long, help: "With --profile: the compute ceiling in GFLOP/s for all threads (default: measured by an FMA loop).")
+    var peakGflops: Double?
+
+    @Option(name: .long, help: "With --profile: the memory ceiling in GB/s for all threads (default: measured by a read loop).")
+    var peakGbps: Double?
+
+    @Option(name: .long, help: "The arithmetic of the inference path: fp32.")
+    var precision: Precision = .fp32
+
+    enum Precision: String, ExpressibleByArgument, CaseIterable {
+        case fp32
+    }
+
     func validate() throws {
         try FlagChecks.resolution(resolution)
         try FlagChecks.batch(batch, flag: "--batch", resolution: resolution)
         try FlagChecks.require("--iterations", iterations, in: 1...Self.maximumRuns)
         try FlagChecks.require("--warmup", warmup, in: 0...Self.maximumRuns)
+        if train, profile { throw ValidationError("--profile times inference steps; it cannot be combined with --train") }
+        for (flag, given) in [("--svg", svg != nil), ("--peak-gflops", peakGflops != nil), ("--peak-gbps", peakGbps != nil)] where given && !profile {
+            throw ValidationError("\(flag) needs --profile")
+        }
+        for (flag, value) in [("--peak-gflops", peakGflops), ("--peak-gbps", peakGbps)] {
+            if let value, !(value > 0 && value.isFinite) { throw ValidationError("\(flag) must be a positive number, got \(value)") }
+        }
+        if let svg, !force, FileManager.default.fileExists(atPath: svg) {
+            throw ValidationError("--svg file \(svg) exists; pass --force to replace it")
+        }
     }
 
     func run() throws {
@@ -60,6 +92,7 @@ struct Bench: ParsableCommand {
         let classifier = try loadModel()
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
+        if profile { return try runProfile(classifier, images: images) }
         let step = try train ? trainingStep(classifier, images: images, using: &generator) : inferenceStep(classifier, images: images)
 
         for _ in 0..<warmup { try step() }
@@ -74,7 +107,7 @@ struct Bench: ParsableCommand {
         let report = Report(
             mode: train ? "train" : "inference", variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
             threads: CPUEngine.threadCount, parallelism: train ? nil : effectiveParallelism.rawValue,
-            instructionSet: CPUEngine.instructionSet, iterations: iterations,
+            precision: precision.rawValue, instructionSet: CPUEngine.instructionSet, iterations: iterations, isa: CPUEngine.instructionSet,
             latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
             latencyMsMin: latencies[0],
             imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
@@ -89,6 +122,29 @@ struct Bench: ParsableCommand {
                 + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + " on \(report.instructionSet): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
                 + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
         }
+    }
+
+    /// `--profile`: every step timed, against the peak measured here (or given).
+    private func runProfile(_ classifier: any ImageClassifier, images: Tensor) throws {
+        let fast = try InferenceModel(classifier)
+        fast.session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
+        let (profile, _) = try fast.session.profile(images, warmup: warmup, iterations: iterations)
+        var peak = (gflops: peakGflops ?? 0, gbps: peakGbps ?? 0, source: "flag")
+        if peakGflops == nil || peakGbps == nil {
+            guard let measured = MachinePeak.measure(threads: CPUEngine.threadCount) else {
+                throw ValidationError("cannot measure this CPU's peak (the loops need x86-64 with AVX2); pass --peak-gflops and --peak-gbps")
+            }
+            peak = (peakGflops ?? measured.gigaflops, peakGbps ?? measured.gigabytesPerSecond,
+                    peakGflops == nil && peakGbps == nil ? "measured" : "measured and flag")
+        }
+        let report = ProfileReport(
+            profile,
+            setting: .init(
+                variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
+                precision: precision.rawValue, iterations: iterations, warmup: warmup),
+            peak: peak)
+        print(json ? try report.json() : report.table())
+        if let svg { try ProfilePicture.write(report, to: svg, overwrite: force) }
     }
 
     /// What a run does: one image, or one thread, always goes through primitives with all threads.
@@ -142,10 +198,13 @@ struct Bench: ParsableCommand {
         var threads: Int
         /// Inference only: `images` or `primitives` (``Parallelism``), as the run did it.
         var parallelism: String?
+        var precision: String
         /// The instruction set oneDNN dispatched to (`avx512_core_bf16`, `avx2`, ...): figures
         /// from different ones do not compare.
         var instructionSet: String
         var iterations: Int
+        /// The same, under the name `bench --profile` uses.
+        var isa: String
         var latencyMsP50: Double
         var latencyMsP90: Double
         var latencyMsMin: Double
@@ -153,8 +212,8 @@ struct Bench: ParsableCommand {
         var peakRssMb: Double
 
         enum CodingKeys: String, CodingKey {
-            case mode, variant, width, resolution, batch, threads, parallelism, iterations
-            case instructionSet = "instruction_set"
+            case mode, variant, width, resolution, batch, threads, parallelism, precision, iterations
+            case instructionSet = "instruction_set", isa
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
         }

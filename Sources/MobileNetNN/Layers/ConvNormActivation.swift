@@ -37,16 +37,18 @@ extension ConvNormActivation: InferenceLowering {
     /// The unit as one fused convolution: batch norm folded into the weights, the activation a
     /// post-operation.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
-        try lower(input, into: &graph, residual: nil)
+        try lower(input, into: &graph, residual: nil, kind: nil)
     }
 
     /// The same, adding `residual` before the activation, as blocks that end in a linear
     /// projection do (V3's projection unit has no activation, so the add is the last step).
+    /// `kind` says what the unit is in its block (``InferenceGraph/StepKind``).
     public func lower(
-        _ input: InferenceGraph.Value, into graph: inout InferenceGraph, residual: InferenceGraph.Value?
+        _ input: InferenceGraph.Value, into graph: inout InferenceGraph, residual: InferenceGraph.Value? = nil,
+        kind: InferenceGraph.StepKind?
     ) throws -> InferenceGraph.Value {
         let add = residual.map { [InferenceGraph.PostOperation.add($0)] } ?? []
         let activationStep = activation.map { [InferenceGraph.PostOperation.activation($0)] } ?? []
-        return try graph.convolution(input, convolution, norm: normalization, post: add + activationStep)
+        return try graph.convolution(input, convolution, norm: normalization, post: add + activationStep, kind: kind)
     }
 }

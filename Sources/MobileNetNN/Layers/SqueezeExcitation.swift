@@ -34,9 +34,10 @@ public final class SqueezeExcitation: Layer {
 extension SqueezeExcitation: InferenceLowering {
     /// Pool, the two 1x1 convolutions with their activations fused, then the channel scaling.
     public func lower(_ input: InferenceGraph.Value, into graph: inout InferenceGraph) throws -> InferenceGraph.Value {
-        let pooled = graph.globalAveragePool(input)
-        let hidden = try graph.convolution(pooled, fc1, norm: nil, post: [.activation(activation)])
-        let scale = try graph.convolution(hidden, fc2, norm: nil, post: [.activation(scaleActivation)])
-        return graph.multiplyChannels(input, by: scale)
+        let me = ObjectIdentifier(self)
+        let pooled = graph.globalAveragePool(input, label: .init(layer: me, part: "avgpool", kind: .squeezeExcitation))
+        let hidden = try graph.convolution(pooled, fc1, norm: nil, post: [.activation(activation)], kind: .squeezeExcitation)
+        let scale = try graph.convolution(hidden, fc2, norm: nil, post: [.activation(scaleActivation)], kind: .squeezeExcitation)
+        return graph.multiplyChannels(input, by: scale, label: .init(layer: me, part: "scale", kind: .squeezeExcitation))
     }
 }

@@ -54,16 +54,21 @@ func foldBatchNorm(_ convolution: Conv2D, _ norm: BatchNorm2D?) throws -> (weigh
 }
 
 extension InferenceGraph {
-    /// A convolution with its batch norm folded in and `post` fused.
+    /// A convolution with its batch norm folded in and `post` fused, labelled with the
+    /// convolution layer (its path names the step) and `kind`.
     public mutating func convolution(
-        _ input: Value, _ convolution: Conv2D, norm: BatchNorm2D?, post: [PostOperation] = []
+        _ input: Value, _ convolution: Conv2D, norm: BatchNorm2D?, post: [PostOperation] = [], kind: StepKind? = nil
     ) throws -> Value {
         let (weight, bias) = try foldBatchNorm(convolution, norm)
-        return self.convolution(input, weight: weight, bias: bias, geometry: convolution.geometry, post: post)
+        return self.convolution(
+            input, weight: weight, bias: bias, geometry: convolution.geometry, post: post,
+            label: StepLabel(layer: ObjectIdentifier(convolution), kind: kind))
     }
 
     /// A fully connected layer with `post` fused.
     public mutating func linear(_ input: Value, _ layer: Linear, post: [PostOperation] = []) -> Value {
-        linear(input, weight: layer.weight.value, bias: layer.bias?.value ?? .zeros([layer.outputFeatures]), post: post)
+        linear(
+            input, weight: layer.weight.value, bias: layer.bias?.value ?? .zeros([layer.outputFeatures]), post: post,
+            label: StepLabel(layer: ObjectIdentifier(layer), kind: .classifier))
     }
 }

@@ -30,36 +30,107 @@ public struct InferenceGraph: Sendable {
         case linear(Value, weight: Tensor, bias: Tensor, post: [PostOperation])
     }
 
+    /// What a step is for in the network, as profiles and reports group the time.
+    public enum StepKind: String, Hashable, Sendable, CaseIterable {
+        /// The first convolution, on the image.
+        case stem
+        /// A 1x1 convolution that widens an inverted residual block (×t).
+        case expand
+        /// A per-channel k×k convolution.
+        case depthwise
+        /// The linear 1x1 convolution that narrows an inverted residual block.
+        case project
+        /// The 1x1 convolution of a depthwise separable block (MobileNetV1).
+        case pointwise
+        /// Squeeze-and-excitation: its pooling, two 1x1 convolutions and the channel scaling.
+        case squeezeExcitation = "se"
+        /// Global average pooling before the classifier.
+        case pool
+        /// The last 1x1 convolution of the backbone (V2, V3).
+        case head
+        /// The fully connected layers.
+        case classifier
+    }
+
+    /// Where a step came from: the model layer that lowered into it (resolved to its state-dict
+    /// path by ``name(using:)``), a part of that layer, and the step's kind.
+    public struct StepLabel: Hashable, Sendable {
+        public var layer: ObjectIdentifier?
+        /// Appended to the layer's path, e.g. `avgpool` for a squeeze-and-excitation's pooling.
+        public var part: String?
+        public var kind: StepKind?
+        /// The layer's state-dict path (`features.3.conv.1.0`), once resolved.
+        public var name: String?
+
+        public init(layer: ObjectIdentifier? = nil, part: String? = nil, kind: StepKind? = nil) {
+            self.layer = layer
+            self.part = part
+            self.kind = kind
+        }
+    }
+
     public private(set) var steps: [Step] = []
+    /// One label per step.
+    public private(set) var labels: [StepLabel] = []
 
     public init() {}
 
     /// The network's input: an NHWC image batch with `channels` channels.
     public mutating func input(channels: Int) -> Value {
-        append(.input(channels: channels))
+        append(.input(channels: channels), StepLabel(part: "input"))
     }
 
     public mutating func convolution(
-        _ input: Value, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [PostOperation] = []
+        _ input: Value, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [PostOperation] = [],
+        label: StepLabel = StepLabel()
     ) -> Value {
-        append(.convolution(input, weight: weight, bias: bias, geometry: geometry, post: post))
+        append(.convolution(input, weight: weight, bias: bias, geometry: geometry, post: post), label)
     }
 
-    public mutating func globalAveragePool(_ input: Value) -> Value {
-        append(.globalAveragePool(input))
+    public mutating func globalAveragePool(_ input: Value, label: StepLabel = StepLabel(part: "avgpool", kind: .pool)) -> Value {
+        append(.globalAveragePool(input), label)
     }
 
-    public mutating func multiplyChannels(_ input: Value, by scale: Value) -> Value {
-        append(.multiplyChannels(input, scale: scale))
+    public mutating func multiplyChannels(_ input: Value, by scale: Value, label: StepLabel = StepLabel()) -> Value {
+        append(.multiplyChannels(input, scale: scale), label)
     }
 
-    public mutating func linear(_ input: Value, weight: Tensor, bias: Tensor, post: [PostOperation] = []) -> Value {
-        append(.linear(input, weight: weight, bias: bias, post: post))
+    public mutating func linear(
+        _ input: Value, weight: Tensor, bias: Tensor, post: [PostOperation] = [], label: StepLabel = StepLabel(kind: .classifier)
+    ) -> Value {
+        append(.linear(input, weight: weight, bias: bias, post: post), label)
     }
 
-    private mutating func append(_ step: Step) -> Value {
+    private mutating func append(_ step: Step, _ label: StepLabel) -> Value {
         steps.append(step)
+        labels.append(label)
         return Value(index: steps.count - 1)
+    }
+
+    /// Sets the kind of the step that computed `value`.
+    public mutating func setKind(_ kind: StepKind, of value: Value) {
+        labels[value.index].kind = kind
+    }
+
+    /// Names every step after the layer it came from: `paths` maps a layer to its state-dict
+    /// path; a part is appended with a dot (`features.4.block.2.avgpool`), a step without a
+    /// layer is named by its part alone (`avgpool`), one with neither `step N`.
+    public mutating func name(using paths: [ObjectIdentifier: String]) {
+        for index in labels.indices {
+            let label = labels[index]
+            let path = label.layer.flatMap { paths[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+            labels[index].name = switch (path, label.part) {
+            case let (path?, part?): "\(path).\(part)"
+            case let (path?, nil): path
+            case let (nil, part?): part
+            case (nil, nil): "step \(index)"
+            }
+        }
+    }
+
+    /// The step's name, resolved or not.
+    public func name(of index: Int) -> String {
+        labels[index].name ?? labels[index].part ?? "step \(index)"
     }
 
     /// The last step's value is the network's output.

@@ -10,6 +10,9 @@ final class InferencePlan {
     struct Execution {
         let primitive: DNNLPrimitive
         var arguments: [dnnl_exec_arg_t]
+        /// The graph step it computes (or converts a layout for); `nil` for the final reorder
+        /// into the caller's output.
+        let step: Int?
     }
 
     /// Where a value lives: its layout, element type and buffer.
@@ -39,6 +42,8 @@ final class InferencePlan {
     /// own is shared between threads).
     private var scratchpad: TensorStorage?
     private(set) var implementations: [String] = []
+    /// The graph step being compiled, recorded with each execution appended for it.
+    private var compilingStep: Int?
 
     init(graph: InferenceGraph, inputShape: Shape, constants sharedConstants: InferenceConstants) throws {
         self.sharedConstants = sharedConstants
@@ -52,6 +57,7 @@ final class InferencePlan {
         memories.append(inputMemory)
 
         for (index, step) in graph.steps.enumerated() {
+            compilingStep = index
             defer {
                 // Buffers of values read for the last time here return to the pool, after this
                 // step's own output buffer was taken (it must not overwrite what it reads).
@@ -78,6 +84,7 @@ final class InferencePlan {
                 placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post)
             }
         }
+        compilingStep = nil
         outputShape = try compileOutput(placements[graph.output.index]!)
         try attachScratchpad()
     }
@@ -136,7 +143,8 @@ final class InferencePlan {
     }
 
     func append(_ primitive: DNNLPrimitive, _ arguments: [(Int32, dnnl_memory_t)]) {
-        executions.append(Execution(primitive: primitive, arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }))
+        executions.append(Execution(
+            primitive: primitive, arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }, step: compilingStep))
         implementations.append(primitive.implementationName)
     }
 

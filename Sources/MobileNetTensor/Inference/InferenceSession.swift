@@ -54,9 +54,66 @@ public final class InferenceSession: @unchecked Sendable {
         try serialized {
             let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
             if parallelism == .acrossImages, workers > 1 {
-                return try runAcrossImages(input, workers: workers)
+                return try runAcrossImages(input, workers: workers, times: nil)
             }
             return try plan(for: input.shape).run(input)
+        }
+    }
+
+    /// Runs the graph on `input` `warmup` times, then `iterations` times twice over, interleaved:
+    /// normally (the end-to-end time) and with each step timed on its own (the stream waited
+    /// for after every step). Returns the profile and the output of the last profiled run, which
+    /// equals ``run(_:)``'s.
+    ///
+    /// With ``BatchParallelism/acrossImages`` the steps are those of one worker's plan, and a
+    /// step's time is its time summed over all tasks of the run divided by the number of workers.
+    public func profile(_ input: Tensor, warmup: Int, iterations: Int) throws -> (profile: InferenceProfile, output: Tensor) {
+        try serialized {
+            let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
+            let acrossImages = parallelism == .acrossImages && workers > 1
+            var described: InferencePlan
+            if acrossImages {
+                let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
+                let perTask = Self.imagesPerTask(batch: batch, workers: workers, height: height, width: width)
+                described = try workerPlans(for: [perTask, height, width, channels], workers: workers)[0].plan
+            } else {
+                described = try plan(for: input.shape)
+            }
+            var steps = described.stepDescriptions(graph)
+            // Per worker, the nanoseconds of each step in this iteration.
+            let times = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: max(workers, 1) * steps.count)
+            defer { times.deallocate() }
+            func runOnce(timed: Bool) throws -> Tensor {
+                if acrossImages {
+                    return try runAcrossImages(input, workers: workers, times: timed ? (times.baseAddress!, steps.count) : nil)
+                }
+                if !timed { return try described.run(input) }
+                let output = Tensor(uninitializedShape: described.outputShape)
+                try described.runProfiled(input: input.storage.pointer, output: output.storage.pointer, on: DNNL.stream, times: times.baseAddress!)
+                return output
+            }
+            for _ in 0..<warmup { _ = try runOnce(timed: false) }
+            var endToEnd: [Double] = [], profiled: [Double] = []
+            var output = input
+            for _ in 0..<iterations {
+                var start = DispatchTime.now().uptimeNanoseconds
+                _ = try runOnce(timed: false)
+                endToEnd.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+                times.initialize(repeating: 0)
+                start = DispatchTime.now().uptimeNanoseconds
+                output = try runOnce(timed: true)
+                profiled.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+                let divisor = Double(acrossImages ? workers : 1) * 1000
+                for index in steps.indices {
+                    let total = (0..<(acrossImages ? workers : 1)).reduce(UInt64(0)) { $0 + times[$1 * steps.count + index] }
+                    steps[index].microseconds.append(Double(total) / divisor)
+                }
+            }
+            let profile = InferenceProfile(
+                inputShape: input.shape, steps: steps, threads: CPUEngine.threadCount,
+                parallelism: acrossImages ? .acrossImages : .withinPrimitives,
+                endToEndP50: InferenceProfile.median(endToEnd), profiledRunP50: InferenceProfile.median(profiled))
+            return (profile, output)
         }
     }
 
@@ -115,7 +172,9 @@ public final class InferenceSession: @unchecked Sendable {
     }
 
     /// `workers` threads each take the next few images and run them through plans of their own.
-    private func runAcrossImages(_ input: Tensor, workers: Int) throws -> Tensor {
+    /// With `times`, each worker adds its steps' nanoseconds to its own row of `stride` counters
+    /// (tasks whose plan has another number of steps, a smaller last one, are not timed).
+    private func runAcrossImages(_ input: Tensor, workers: Int, times: (UnsafeMutablePointer<UInt64>, stride: Int)?) throws -> Tensor {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let perTask = Self.imagesPerTask(batch: batch, workers: workers, height: height, width: width)
         // Plans by images per task: `perTask`, and the smaller last task when it does not divide the batch.
@@ -130,6 +189,7 @@ public final class InferenceSession: @unchecked Sendable {
         nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
         nonisolated(unsafe) let destination = output.storage.pointer
         nonisolated(unsafe) let plans = plansBySize
+        nonisolated(unsafe) let timing = times
         let tasks = (batch + perTask - 1) / perTask
         let next = Atomic(0)
         let failure = Mutex<(any Error)?>(nil)
@@ -145,7 +205,13 @@ public final class InferenceSession: @unchecked Sendable {
                 let first = task * perTask
                 let (plan, stream) = plans[min(perTask, batch - first)]![worker]
                 do {
-                    try plan.run(input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream)
+                    if let (counters, stride) = timing, plan.executions.count == stride {
+                        try plan.runProfiled(
+                            input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream,
+                            times: counters + worker * stride)
+                    } else {
+                        try plan.run(input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream)
+                    }
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
                     return
