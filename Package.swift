@@ -78,7 +78,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor"]),
-        .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet"]),
+        .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet", "CMachinePeak"]),
         .testTarget(name: "MobileNetIOTests", dependencies: ["MobileNetIO"], resources: [.copy("Fixtures")]),
         // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples).
         .target(name: "MobileNetTestSupport", dependencies: ["MobileNetData"], path: "Tests/MobileNetTestSupport"),

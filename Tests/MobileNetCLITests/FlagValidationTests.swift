@@ -71,6 +71,25 @@ final class FlagValidationTests: XCTestCase {
         }
     }
 
+    func testProfileFlagsAreChecked() throws {
+        let existing = folder.appendingPathComponent("profile.svg")
+        try Data("mine".utf8).write(to: existing)
+        let cases: [([String], [String])] = [
+            (["bench", "--svg", folder.appendingPathComponent("new.svg").path], ["--svg", "--profile"]),
+            (["bench", "--peak-gflops", "100"], ["--peak-gflops", "--profile"]),
+            (["bench", "--profile", "--train"], ["--profile", "--train"]),
+            (["bench", "--profile", "--peak-gflops", "0"], ["--peak-gflops", "positive"]),
+            (["bench", "--profile", "--peak-gbps", "nan"], ["--peak-gbps", "positive"]),
+            (["bench", "--profile", "--peak-gflops", "inf"], ["--peak-gflops", "positive"]),
+            (["bench", "--profile", "--svg", existing.path], ["--svg", existing.path, "--force"]),
+            (["bench", "--precision", "fp16"], ["--precision", "fp32"]),
+        ]
+        for (arguments, mentions) in cases {
+            try assertRefused(arguments, mentioning: mentions)
+        }
+        XCTAssertEqual(try String(contentsOf: existing, encoding: .utf8), "mine", "the user's file is left alone")
+    }
+
     func testTrainingFlagsAreCheckedBeforeTrainingStarts() throws {
         let output = folder.appendingPathComponent("run")
         let base = ["train", "--dataset", "fashion-mnist", "--epochs", "1", "--batch-size", "8", "--output", output.path]

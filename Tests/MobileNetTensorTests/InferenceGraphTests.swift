@@ -1,3 +1,4 @@
+import CDNNL
 import XCTest
 @testable import MobileNetTensor
 
@@ -90,5 +91,18 @@ final class InferenceGraphTests: XCTestCase {
         let session = InferenceSession(graph: graph)
         XCTAssertThrowsError(try session.run(generator.uniform([1, 8, 8, 4])))
         XCTAssertThrowsError(try graph.evaluate(generator.uniform([1, 8, 8, 4])))
+    }
+
+    /// Profiles name layouts as people write them, from the descriptor's strides and blocks.
+    func testLayoutNamesFromDescriptors() throws {
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 32, 7, 5], dnnl_nhwc)), "nhwc")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 32, 7, 5], dnnl_nchw)), "nchw")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 32, 7, 5], dnnl_nChw16c)), "nChw16c")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 32, 7, 5], dnnl_nChw8c)), "nChw8c")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 1000], dnnl_ab)), "nc")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([64, 32, 3, 3], dnnl_OIhw16i16o), weights: true), "ABcd16b16a")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([64, 32, 3, 3], dnnl_oihw), weights: true), "oihw")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([32, 1, 1, 3, 3], dnnl_goihw), weights: true), "goihw")
+        XCTAssertEqual(DNNL.layoutName(try DNNL.memoryDescriptor([2, 32, 7, 5], dnnl_format_tag_any)), "any")
     }
 }

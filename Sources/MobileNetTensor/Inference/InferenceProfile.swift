@@ -95,7 +95,9 @@ extension InferencePlan {
             if seen[name]! > 1 { name += "#\(seen[name]!)" }
 
             func operands(_ query: dnnl_query_t, _ indices: ClosedRange<Int32>) -> [InferenceProfile.Operand] {
-                indices.compactMap { primitive.memoryDescriptor(query, index: $0) }.filter { $0.ndims > 0 }.map(Self.operand)
+                indices.compactMap { primitive.memoryDescriptor(query, index: $0) }.filter { $0.ndims > 0 }.map {
+                    Self.operand($0, weights: query == dnnl_query_weights_md)
+                }
             }
             let output = operands(dnnl_query_dst_md, 0...0).first ?? InferenceProfile.Operand(dimensions: [], layout: "", type: "", bytes: 0)
             var inputs = operands(dnnl_query_src_md, 0...1)
@@ -122,18 +124,18 @@ extension InferencePlan {
         }
     }
 
-    private static func operand(_ descriptor: dnnl_memory_desc_t) -> InferenceProfile.Operand {
+    private static func operand(_ descriptor: dnnl_memory_desc_t, weights: Bool) -> InferenceProfile.Operand {
         let dimensions = withUnsafeBytes(of: descriptor.dims) { Array($0.bindMemory(to: Int64.self).prefix(Int(descriptor.ndims))) }
         return InferenceProfile.Operand(
-            dimensions: dimensions.map(Int.init), layout: DNNL.layoutName(descriptor),
+            dimensions: dimensions.map(Int.init), layout: DNNL.layoutName(descriptor, weights: weights),
             type: String(cString: dnnl_dt2str(descriptor.data_type)), bytes: DNNL.size(of: descriptor))
     }
 }
 
 extension DNNL {
-    /// A layout's usual name (`nhwc`, `nChw16c`, `nc`), or oneDNN's generic one (`ABcd16b16a`) for
-    /// the rest.
-    static func layoutName(_ descriptor: dnnl_memory_desc_t) -> String {
+    /// A layout's usual name (`nhwc`, `nChw16c`, `nc`; for weights `oihw`, `goihw`, `ohwi`), or
+    /// oneDNN's generic one (`aBcd16b` is nChw16c, `ABcd16b16a` a blocked weight layout).
+    static func layoutName(_ descriptor: dnnl_memory_desc_t, weights: Bool = false) -> String {
         guard descriptor.format_kind == dnnl_blocked else { return String(cString: dnnl_fmt_kind2str(descriptor.format_kind)) }
         let count = Int(descriptor.ndims)
         let blocking = descriptor.format_desc.blocking
@@ -150,7 +152,9 @@ extension DNNL {
         let outer = order.map { blocked.contains($0) ? Character(letters[$0].uppercased()) : letters[$0] }
         let inner = zip(blocks, blocked).map { "\($0)\(letters[$1])" }.joined()
         let generic = String(outer) + inner
-        let usual = ["acdb": "nhwc", "abcd": "nchw", "aBcd16b": "nChw16c", "aBcd8b": "nChw8c", "aBcd4b": "nChw4c", "ab": "nc", "a": "x"]
+        let usual = weights
+            ? ["abcd": "oihw", "acdb": "ohwi", "abcde": "goihw", "ab": "oi", "a": "x"]
+            : ["acdb": "nhwc", "abcd": "nchw", "aBcd16b": "nChw16c", "aBcd8b": "nChw8c", "aBcd4b": "nChw4c", "ab": "nc", "a": "x"]
         return usual[generic] ?? generic
     }
 }
