@@ -42,7 +42,7 @@ enum ProfilePicture {
                 at: (left + length + 4, y + 10), size: 9, fill: "#555")
         }
 
-        let rooflineTop = top + barsHeight + 70
+        let rooflineTop = top + barsHeight + 84
         roofline(&canvas, report, origin: (80, rooflineTop), size: (width - 120, rooflineHeight))
         return canvas.document
     }
@@ -69,7 +69,10 @@ enum ProfilePicture {
         func px(_ intensity: Double) -> Double { x0 + w * (log10(intensity) - xRange.0) / (xRange.1 - xRange.0) }
         func py(_ gflops: Double) -> Double { y0 + h - h * (log10(gflops) - yRange.0) / (yRange.1 - yRange.0) }
 
-        canvas.text("Roofline: achieved GFLOP/s against arithmetic intensity (steps with multiply-adds)", at: (x0 - 60, y0 - 16), size: 13, bold: true)
+        canvas.text("Roofline: achieved GFLOP/s against arithmetic intensity (steps with multiply-adds)", at: (x0 - 60, y0 - 30), size: 13, bold: true)
+        canvas.text(
+            "ceilings measured here: FMA loops (compute) and reads from DRAM (memory); a step whose data stay in cache can sit above the memory line; dot area = share of time",
+            at: (x0 - 60, y0 - 12), size: 10, fill: "#555")
         canvas.rectangle(x: x0, y: y0, width: w, height: h, fill: "none", stroke: "#999")
         for decade in stride(from: xRange.0, through: xRange.1, by: 1) {
             let x = px(pow(10, decade))
