@@ -76,18 +76,8 @@ struct Info: ParsableCommand {
         let body = summary.rows.map {
             [$0.name, $0.kind, $0.outputShape.description, grouped($0.parameters), grouped($0.multiplyAdds)]
         }
-        let widths = header.indices.map { column in
-            ([header] + body).map { $0[column].count }.max() ?? 0
-        }
-        func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in
-                column >= 3 ? String(repeating: " ", count: widths[column] - cell.count) + cell
-                            : cell + String(repeating: " ", count: widths[column] - cell.count)
-            }.joined(separator: "  ")
-        }
         let configuration = summary.configuration
-        var lines = [line(header), String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1))]
-        lines += body.map(line)
+        var lines = TextTable.lines([header] + body, rightAligned: { $0 >= 3 })
         lines.append("")
         lines.append("MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier), \(summary.resolution)x\(summary.resolution), \(configuration.classCount) classes: "
             + "\(grouped(summary.parameters)) parameters, "

@@ -181,29 +181,17 @@ struct ProfileReport: Encodable {
                 + "\(precision) on \(isa); peak \(String(format: "%.1f", peakGflops)) GFLOP/s, \(String(format: "%.1f", peakGbps)) GB/s (\(peakSource))",
             "",
         ]
-        lines += Self.columns([header] + body, rightAligned: Set(6..<header.count).union([0]))
+        lines += TextTable.lines([header] + body, rightAligned: { $0 == 0 || $0 >= 6 })
         lines.append("")
         let kindRows = kinds.map {
             [$0.kind, String($0.steps), String(format: "%.1f", $0.usP50), String(format: "%.1f%%", $0.share * 100),
              String(format: "%.2f", Double($0.macs) / 1e6), String(format: "%.1f%%", $0.macShare * 100)]
         }
-        lines += Self.columns([["kind", "steps", "µs p50", "time", "MMAC", "MACs"]] + kindRows, rightAligned: Set(1..<6))
+        lines += TextTable.lines([["kind", "steps", "µs p50", "time", "MMAC", "MACs"]] + kindRows, rightAligned: { $0 >= 1 })
         lines.append("")
         lines.append(String(
             format: "steps sum to %.1f µs; end to end (no waits between steps) p50 %.1f µs: %.1f µs (%.1f%%) between steps",
             stepSumUsP50, endToEndUsP50, overheadUs, overheadShare * 100))
         return lines.joined(separator: "\n")
-    }
-
-    /// Rows padded into columns, the header underlined.
-    static func columns(_ rows: [[String]], rightAligned: Set<Int>) -> [String] {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        let formatted = rows.map { row in
-            row.indices.map { column -> String in
-                let padding = String(repeating: " ", count: widths[column] - row[column].count)
-                return rightAligned.contains(column) ? padding + row[column] : row[column] + padding
-            }.joined(separator: "  ")
-        }
-        return [formatted[0], String(repeating: "-", count: formatted[0].count)] + formatted.dropFirst()
     }
 }
