@@ -147,13 +147,18 @@ def set_batchnorm_statistics(model: torch.nn.Module, seed: int = 1) -> None:
     model.eval()
 
 
+def v2_checkpoint_path() -> Path:
+    """Where Scripts/fetch_weights.sh puts torchvision's MobileNetV2 checkpoint."""
+    cache = Path(os.environ.get("MOBILENET_HOME", Path.home() / ".cache" / "mobilenet"))
+    return cache / V2_CHECKPOINT
+
+
 def build_model(variant: str) -> tuple[torch.nn.Module, str]:
     """Return the model in eval mode and a short description of its weights."""
     torch.manual_seed(0)
     if variant == "v2":
         model = torchvision.models.mobilenet_v2()
-        cache = Path(os.environ.get("MOBILENET_HOME", Path.home() / ".cache" / "mobilenet"))
-        checkpoint = cache / V2_CHECKPOINT
+        checkpoint = v2_checkpoint_path()
         if checkpoint.is_file():
             model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
             return model.eval(), f"ImageNet ({checkpoint})"
@@ -238,12 +243,25 @@ def openvino_runner(core: ov.Core, onnx_path: Path, x: np.ndarray, threads: int,
         "INFERENCE_PRECISION_HINT": precision,
     })
     settled = {name: str(compiled.get_property(name)) for name in OPENVINO_PROPERTIES}
+    settled["kernels"] = openvino_kernels(compiled)
     request = compiled.create_infer_request()
 
     def run():
         return request.infer({0: x}, share_inputs=True)[0]
 
     return run, settled
+
+
+def openvino_kernels(compiled: ov.CompiledModel) -> dict[str, int]:
+    """How many convolution and fully-connected layers run each of the CPU plugin's kernels, as it
+    names them (e.g. ``brgconv_avx512_1x1_f32``, ``jit_avx512_amx_I8``): its choice of ISA and precision."""
+    counts: dict[str, int] = {}
+    for op in compiled.get_runtime_model().get_ordered_ops():
+        info = op.get_rt_info()
+        if info["layerType"].astype(str) in ("Convolution", "GroupConvolution", "FullyConnected"):
+            kernel = info["primitiveType"].astype(str)
+            counts[kernel] = counts.get(kernel, 0) + 1
+    return counts
 
 
 def openvino_streams_runner(core: ov.Core, onnx_path: Path, x: np.ndarray,
