@@ -8,6 +8,9 @@ extension DType {
     var dnnl: dnnl_data_type_t {
         switch self {
         case .float32: dnnl_f32
+        case .int8: dnnl_s8
+        case .uint8: dnnl_u8
+        case .int32: dnnl_s32
         }
     }
 }
