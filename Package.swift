@@ -63,11 +63,13 @@ let package = Package(
             name: "MobileNetTraining",
             dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels", "MobileNetPretrained"]
         ),
+        // Post-training int8: calibration, the quantized graph, the int8 model.
+        .target(name: "MobileNetQuantization", dependencies: ["MobileNetModels"]),
         .target(
             name: "MobileNet",
             dependencies: [
                 "MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetPretrained",
-                "MobileNetTraining",
+                "MobileNetTraining", "MobileNetQuantization",
             ]
         ),
         .executableTarget(

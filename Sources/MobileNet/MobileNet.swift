@@ -1,9 +1,10 @@
 // The one module users import: `import MobileNet` brings in tensors and engines, layers, the
-// model zoo, checkpoint and image I/O, datasets and transforms, the published weights, and training.
+// model zoo, checkpoint and image I/O, datasets and transforms, the published weights, training, and int8 quantization.
 @_exported import MobileNetData
 @_exported import MobileNetIO
 @_exported import MobileNetModels
 @_exported import MobileNetNN
 @_exported import MobileNetPretrained
+@_exported import MobileNetQuantization
 @_exported import MobileNetTensor
 @_exported import MobileNetTraining

@@ -13,8 +13,9 @@ extension Propagation {
 extension DNNL {
     /// Work fused into the end of a primitive, in order.
     enum PostOperation: Hashable {
-        /// `destination += result`: adds into what the destination buffer already holds.
-        case sum
+        /// `result = scale · destination + result`: adds what the destination buffer already
+        /// holds (in int8, `scale` brings it to the result's units).
+        case sum(scale: Float)
         /// An element-wise function of the result so far.
         case eltwise(dnnl_alg_kind_t, alpha: Float, beta: Float)
 
@@ -43,13 +44,25 @@ extension DNNL {
         return batchStatistics ? flags : flags | dnnl_use_global_stats.rawValue
     }
 
+    /// Scales an int8 primitive applies, in oneDNN 2.x's terms: output scales multiply the
+    /// accumulated result (one per output channel, or one for all), argument scales one input
+    /// (a binary primitive's `DNNL_ARG_SRC_0`). oneDNN 3.x replaces both with per-argument scales of
+    /// source, weights and destination; ``GraphQuantization/Layer`` keeps that shape and this is
+    /// the one place that translates it.
+    struct Scales {
+        var output: [Float] = []
+        /// `1 << 1` for per-output-channel scales (dimension 1 of the destination), 0 for one.
+        var outputMask: Int32 = 0
+        var arguments: [(argument: Int32, scale: Float)] = []
+    }
+
     /// A primitive's attributes: `post` fused at its end and, with `userScratchpad`, scratch space
     /// the caller passes at each execution (`DNNL_ARG_SCRATCHPAD`) instead of oneDNN's own buffer,
-    /// which is shared between threads.
+    /// which is shared between threads; `scales` for int8 primitives.
     final class Attributes {
         let attributes: dnnl_primitive_attr_t
 
-        init(post: [PostOperation] = [], userScratchpad: Bool = false) throws {
+        init(post: [PostOperation] = [], userScratchpad: Bool = false, scales: Scales = Scales()) throws {
             var attributes: dnnl_primitive_attr_t?
             try DNNL.check(dnnl_primitive_attr_create(&attributes), "attributes")
             guard let attributes else { throw TensorError.engineFailure(operation: "attributes", status: "none") }
@@ -57,14 +70,23 @@ extension DNNL {
             if userScratchpad {
                 try DNNL.check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "scratchpad mode")
             }
+            if !scales.output.isEmpty {
+                try DNNL.check(
+                    dnnl_primitive_attr_set_output_scales(attributes, Int64(scales.output.count), scales.outputMask, scales.output),
+                    "output scales")
+            }
+            for (argument, scale) in scales.arguments {
+                var value = scale
+                try DNNL.check(dnnl_primitive_attr_set_scales(attributes, argument, 1, 0, &value), "argument scales")
+            }
             guard !post.isEmpty else { return }
             var operations: dnnl_post_ops_t?
             try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
             defer { dnnl_post_ops_destroy(operations) }
             for operation in post {
                 switch operation {
-                case .sum:
-                    try DNNL.check(dnnl_post_ops_append_sum(operations, 1), "sum post-op")
+                case let .sum(scale):
+                    try DNNL.check(dnnl_post_ops_append_sum(operations, scale), "sum post-op")
                 case let .eltwise(algorithm, alpha, beta):
                     try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
                 }

@@ -12,17 +12,18 @@ final class InferenceConstants {
         made.values.joined().reduce(0) { $0 + DNNL.size(of: $1.layout) }
     }
 
-    /// `tensor` (laid out as `userLayout`) in `layout`, made on first request.
-    func storage(for tensor: Tensor, in layout: dnnl_memory_desc_t, userLayout: dnnl_memory_desc_t) throws -> TensorStorage {
-        let key = ObjectIdentifier(tensor.storage)
+    /// `source` (laid out as `userLayout`: a graph tensor's storage, or the integer weights of
+    /// ``QuantizedParameters``) in `layout`, made on first request.
+    func storage(for source: TensorStorage, in layout: dnnl_memory_desc_t, userLayout: dnnl_memory_desc_t) throws -> TensorStorage {
+        let key = ObjectIdentifier(source)
         if let found = made[key]?.first(where: { DNNL.equal($0.layout, layout) }) { return found.storage }
         // In the layout it already has (biases, the plain weights of some kernels), the graph's
         // own tensor serves: no second copy.
-        if DNNL.equal(layout, userLayout) { return tensor.storage }
+        if DNNL.equal(layout, userLayout) { return source }
         let storage = TensorStorage(uninitializedCount: (DNNL.size(of: layout) + 3) / 4)
         let reorder = try DNNLPrimitive(reorderFrom: userLayout, to: layout)
         try reorder.execute("weight reorder", [
-            .init(DNNL_ARG_FROM, userLayout, tensor.storage.pointer),
+            .init(DNNL_ARG_FROM, userLayout, source.pointer),
             .init(DNNL_ARG_TO, layout, storage.pointer),
         ])
         made[key, default: []].append((layout, storage))

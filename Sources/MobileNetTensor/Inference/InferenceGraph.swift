@@ -148,6 +148,11 @@ public struct InferenceGraph: Sendable {
     /// Runs the graph one plain operation at a time on `Engine.current`: no fusion, no folding
     /// beyond what the graph holds. The reference for ``InferenceSession``.
     public func evaluate(_ input: Tensor) throws -> Tensor {
+        try values(input)[output.index]
+    }
+
+    /// Every step's value for `input`, computed as ``evaluate(_:)`` does (calibration observes them).
+    public func values(_ input: Tensor) throws -> [Tensor] {
         var values: [Tensor?] = Array(repeating: nil, count: steps.count)
         func value(_ v: Value) -> Tensor { values[v.index]! }
         func apply(_ post: [PostOperation], to x: Tensor) throws -> Tensor {
@@ -178,7 +183,7 @@ public struct InferenceGraph: Sendable {
                 values[index] = try apply(post, to: MobileNetTensor.linear(flat, weight: weight, bias: bias))
             }
         }
-        return value(output)
+        return values.map { $0! }
     }
 }
 

@@ -9,7 +9,7 @@ extension InferencePlan {
     static func postOperations(_ post: [InferenceGraph.PostOperation]) -> [DNNL.PostOperation] {
         post.flatMap { operation -> [DNNL.PostOperation] in
             switch operation {
-            case .add: [.sum]
+            case .add: [.sum(scale: 1)]
             case let .activation(kind): DNNL.PostOperation.activation(kind)
             }
         }
@@ -21,6 +21,44 @@ extension InferencePlan {
         try DNNL.Attributes(post: postOperations(post), userScratchpad: true)
     }
 
+    /// The attributes of convolution or linear step `step`. In fp32, its post-ops. In int8, oneDNN
+    /// 2.x's form of ``GraphQuantization``'s arithmetic: output scales `s_src · s_w[c]` bring the
+    /// int32 sum (bias included) to real units, a residual's `sum` is scaled by the shortcut's
+    /// scale, the activation runs on real values, and a last `linear` post-op multiplies by
+    /// `1 / s_dst` before the conversion to an integer destination (round to nearest even,
+    /// saturate).
+    func attributes(step: Int, post: [InferenceGraph.PostOperation]) throws -> DNNL.Attributes {
+        guard let quantized, let layer = quantized.layers[step] else { return try Self.attributes(post) }
+        var operations: [DNNL.PostOperation] = []
+        for operation in post {
+            switch operation {
+            case let .add(value): operations.append(.sum(scale: quantized.value(value.index).scale))
+            case let .activation(kind): operations += DNNL.PostOperation.activation(kind)
+            }
+        }
+        let destination = quantized.value(step)
+        if destination.type != .float32 {
+            operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1 / destination.scale, beta: 0))
+        }
+        return try DNNL.Attributes(post: operations, userScratchpad: true, scales: .init(output: layer.outputScales, outputMask: 1 << 1))
+    }
+
+    /// The element type of step `step`'s value: the quantization's, or the fp32 graph's `fallback`.
+    func valueType(_ step: Int, fallback: DType) -> DType {
+        quantized?.value(step).type ?? fallback
+    }
+
+    /// The int8 input: the caller's float NHWC images times `1 / s`, rounded and saturated into
+    /// the input value's type, by a reorder; the fp32 input as it is.
+    func compileInput(_ caller: Placement, step: Int) throws -> Placement {
+        guard let quantized, quantized.value(step).type != .float32 else { return caller }
+        let value = quantized.value(step)
+        let layout = try DNNL.activationDescriptor(caller.nhwcShape, value.type)
+        let target = allocate(layout, dimensions: caller.dimensions, type: value.type)
+        try appendReorder(from: caller, to: target, scales: .init(output: [1 / value.scale]))
+        return target
+    }
+
     /// Copies `source` into a fresh buffer laid out as `layout` (or returns it if already so).
     func converted(_ source: Placement, to layout: dnnl_memory_desc_t) throws -> Placement {
         if DNNL.equal(source.descriptor, layout) { return source }
@@ -29,8 +67,9 @@ extension InferencePlan {
         return target
     }
 
-    func appendReorder(from source: Placement, to target: Placement) throws {
-        let reorder = try DNNLPrimitive(reorderFrom: source.descriptor, to: target.descriptor, attributes: Self.attributes())
+    func appendReorder(from source: Placement, to target: Placement, scales: DNNL.Scales = DNNL.Scales()) throws {
+        let reorder = try DNNLPrimitive(
+            reorderFrom: source.descriptor, to: target.descriptor, attributes: DNNL.Attributes(userScratchpad: true, scales: scales))
         append(reorder, [
             (DNNL_ARG_FROM, try memory(source.descriptor, buffer: source.buffer)),
             (DNNL_ARG_TO, try memory(target.descriptor, buffer: target.buffer)),
@@ -43,14 +82,17 @@ extension InferencePlan {
     ) throws -> Placement {
         let output = geometry.outputShape(input: source.nhwcShape, weight: weight.shape)
         let outputDimensions = [output[0], output[3], output[1], output[2]]
-        let userWeights = try geometry.dnnlUserWeights(weight.shape, weight.dtype)
-        let biasLayout = try DNNL.memoryDescriptor([weight.shape[0]], dnnl_a, bias.dtype)
-        let attributes = try Self.attributes(post)
+        let layer = quantized?.layers[step]
+        let (weightType, biasType) = layer == nil ? (weight.dtype, bias.dtype) : (.int8, .int32)
+        let outputType = valueType(step, fallback: source.type)
+        let userWeights = try geometry.dnnlUserWeights(weight.shape, weightType)
+        let biasLayout = try DNNL.memoryDescriptor([weight.shape[0]], dnnl_a, biasType)
+        let attributes = try attributes(step: step, post: post)
 
         func make(sourceLayout: dnnl_memory_desc_t) throws -> DNNLPrimitive {
             try DNNL.convolutionForward(
-                dnnl_forward_inference, source: sourceLayout, weights: geometry.dnnlAnyWeights(weight.shape, weight.dtype),
-                bias: biasLayout, destination: DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any, source.type),
+                dnnl_forward_inference, source: sourceLayout, weights: geometry.dnnlAnyWeights(weight.shape, weightType),
+                bias: biasLayout, destination: DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any, outputType),
                 geometry: geometry, attributes: attributes)
         }
         // Keep the producer's layout when a JIT kernel takes it. For the caller's NHWC images
@@ -68,28 +110,36 @@ extension InferencePlan {
         if let residual = post.compactMap({ if case let .add(value) = $0 { value } else { nil } }).first {
             // The sum post-op adds into whatever the output buffer holds: start it as the shortcut.
             let shortcut = placements[residual.index]!
+            guard shortcut.type == outputType else {
+                throw QuantizedPlanError.unsupportedType(step: step, expected: "a shortcut of the output's type \(outputType.rawValue)", found: shortcut.type)
+            }
             if DNNL.equal(shortcut.descriptor, outputLayout), lastUses[residual.index] == step, shortcut.buffer != .callerInput {
                 pool.retain(shortcut.buffer)
-                result = Placement(descriptor: outputLayout, buffer: shortcut.buffer, dimensions: outputDimensions, type: source.type)
+                result = Placement(descriptor: outputLayout, buffer: shortcut.buffer, dimensions: outputDimensions, type: outputType)
             } else {
-                result = allocate(outputLayout, dimensions: outputDimensions, type: source.type)
+                result = allocate(outputLayout, dimensions: outputDimensions, type: outputType)
                 try appendReorder(from: shortcut, to: result)
             }
         } else {
-            result = allocate(outputLayout, dimensions: outputDimensions, type: source.type)
+            result = allocate(outputLayout, dimensions: outputDimensions, type: outputType)
         }
         let weightsLayout = try convolution.requiredMemoryDescriptor(dnnl_query_weights_md, "inference conv")
         append(convolution, [
             (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
-            (DNNL_ARG_WEIGHTS, try constant(weightsLayout, from: weight, userLayout: userWeights)),
-            (DNNL_ARG_BIAS, try constant(biasLayout, from: bias, userLayout: biasLayout)),
+            (DNNL_ARG_WEIGHTS, try constant(weightsLayout, from: layer?.weights ?? weight.storage, userLayout: userWeights)),
+            (DNNL_ARG_BIAS, try constant(biasLayout, from: layer?.bias ?? bias.storage, userLayout: biasLayout)),
             (DNNL_ARG_DST, try memory(result.descriptor, buffer: result.buffer)),
         ])
         if input.buffer != source.buffer { pool.release(input.buffer) }
         return result
     }
 
-    func compilePooling(source: Placement) throws -> Placement {
+    /// Average pooling keeps its input's type; in int8 its scale too (oneDNN 2.x pooling takes no scales).
+    func compilePooling(source: Placement, sourceStep: Int, step: Int) throws -> Placement {
+        if let quantized, quantized.value(step) != quantized.value(sourceStep) {
+            throw QuantizedPlanError.unsupportedType(
+                step: step, expected: "pooling with its input's type and scale", found: quantized.value(step).type)
+        }
         let (batch, channels, height, width) = (source.dimensions[0], source.dimensions[1], source.dimensions[2], source.dimensions[3])
         let outputDimensions = [batch, channels, 1, 1]
         let pooling = try DNNL.averagePoolingForward(
@@ -106,10 +156,20 @@ extension InferencePlan {
         return output
     }
 
-    func compileMultiply(source: Placement, scale: Placement, inPlace: Bool) throws -> Placement {
+    /// `source · scale` per channel. In int8, the float gate multiplies the integers scaled by
+    /// `s_x / s_dst` (an argument scale), and the result keeps `source`'s type.
+    func compileMultiply(source: Placement, scale: Placement, inPlace: Bool, sourceStep: Int, step: Int) throws -> Placement {
+        var scales = DNNL.Scales()
+        if let quantized, quantized.value(step).type != .float32 {
+            guard quantized.value(step).type == source.type, scale.type == .float32 else {
+                throw QuantizedPlanError.unsupportedType(
+                    step: step, expected: "\(source.type.rawValue) scaled by a float32 gate", found: quantized.value(step).type)
+            }
+            scales.arguments = [(DNNL_ARG_SRC_0, quantized.value(sourceStep).scale / quantized.value(step).scale)]
+        }
         let multiply = try DNNL.binary(
             dnnl_binary_mul, lhs: source.descriptor, rhs: scale.descriptor, destination: source.descriptor,
-            attributes: Self.attributes())
+            attributes: DNNL.Attributes(userScratchpad: true, scales: scales))
         var output = source
         if inPlace, source.buffer != .callerInput {
             pool.retain(source.buffer)
@@ -124,48 +184,58 @@ extension InferencePlan {
         return output
     }
 
-    func compileLinear(source: Placement, weight: Tensor, bias: Tensor, post: [InferenceGraph.PostOperation]) throws -> Placement {
+    func compileLinear(
+        source: Placement, weight: Tensor, bias: Tensor, post: [InferenceGraph.PostOperation], step: Int
+    ) throws -> Placement {
         let outputs = weight.shape[0]
         let batch = source.dimensions[0]
+        let layer = quantized?.layers[step]
+        let (weightType, biasType) = layer == nil ? (weight.dtype, bias.dtype) : (.int8, .int32)
+        let outputType = valueType(step, fallback: source.type)
         // A pooled `[N, C, 1, 1]` value feeds the inner product directly, with 4-D weights.
         let spatial = Array(source.dimensions.dropFirst(2))
         let weightDimensions = [outputs, source.dimensions[1]] + spatial
-        let userWeights = try DNNL.memoryDescriptor(weightDimensions, spatial.isEmpty ? dnnl_ab : dnnl_abcd, weight.dtype)
-        let biasLayout = try DNNL.memoryDescriptor([outputs], dnnl_a, bias.dtype)
+        let userWeights = try DNNL.memoryDescriptor(weightDimensions, spatial.isEmpty ? dnnl_ab : dnnl_abcd, weightType)
+        let biasLayout = try DNNL.memoryDescriptor([outputs], dnnl_a, biasType)
         let product = try DNNL.innerProductForward(
             dnnl_forward_inference, source: source.descriptor,
-            weights: DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any, weight.dtype), bias: biasLayout,
-            destination: DNNL.memoryDescriptor([batch, outputs], dnnl_format_tag_any, source.type),
-            attributes: Self.attributes(post))
+            weights: DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any, weightType), bias: biasLayout,
+            destination: DNNL.memoryDescriptor([batch, outputs], dnnl_format_tag_any, outputType),
+            attributes: attributes(step: step, post: post))
         let input = try converted(source, to: product.requiredMemoryDescriptor(dnnl_query_src_md, "inference linear"))
         let output = allocate(
             try product.requiredMemoryDescriptor(dnnl_query_dst_md, "inference linear"), dimensions: [batch, outputs],
-            type: source.type)
+            type: outputType)
         append(product, [
             (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
             (DNNL_ARG_WEIGHTS, try constant(
-                product.requiredMemoryDescriptor(dnnl_query_weights_md, "inference linear"), from: weight, userLayout: userWeights)),
-            (DNNL_ARG_BIAS, try constant(biasLayout, from: bias, userLayout: biasLayout)),
+                product.requiredMemoryDescriptor(dnnl_query_weights_md, "inference linear"), from: layer?.weights ?? weight.storage,
+                userLayout: userWeights)),
+            (DNNL_ARG_BIAS, try constant(biasLayout, from: layer?.bias ?? bias.storage, userLayout: biasLayout)),
             (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
         ])
         if input.buffer != source.buffer { pool.release(input.buffer) }
         return output
     }
 
-    /// The final value, reordered into the caller's plain tensor (`[N, O]` or NHWC); returns its shape.
-    func compileOutput(_ value: Placement) throws -> Shape {
+    /// The final value, reordered into the caller's plain float tensor (`[N, O]` or NHWC; an
+    /// integer value times its scale); returns its shape.
+    func compileOutput(_ value: Placement, step: Int) throws -> Shape {
         let plain: dnnl_memory_desc_t
         let shape: Shape
         if value.dimensions.count == 2 {
-            plain = try DNNL.memoryDescriptor(value.dimensions, dnnl_ab, value.type)
+            plain = try DNNL.memoryDescriptor(value.dimensions, dnnl_ab, .float32)
             shape = Shape(value.dimensions)
         } else {
             shape = value.nhwcShape
-            plain = try DNNL.activationDescriptor(shape, value.type)
+            plain = try DNNL.activationDescriptor(shape, .float32)
         }
         outputMemory = try DNNLMemory(plain, nil)
         memories.append(outputMemory)
-        let reorder = try DNNLPrimitive(reorderFrom: value.descriptor, to: plain, attributes: Self.attributes())
+        var scales = DNNL.Scales()
+        if let quantized, value.type != .float32 { scales.output = [quantized.value(step).scale] }
+        let reorder = try DNNLPrimitive(
+            reorderFrom: value.descriptor, to: plain, attributes: DNNL.Attributes(userScratchpad: true, scales: scales))
         append(reorder, [
             (DNNL_ARG_FROM, try memory(value.descriptor, buffer: value.buffer)),
             (DNNL_ARG_TO, outputMemory.memory),

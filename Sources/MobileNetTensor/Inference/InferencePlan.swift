@@ -45,8 +45,15 @@ final class InferencePlan {
     /// The graph step being compiled, recorded with each execution appended for it.
     private var compilingStep: Int?
 
-    init(graph: InferenceGraph, inputShape: Shape, constants sharedConstants: InferenceConstants) throws {
+    /// The int8 parameters, for a plan of a quantized session; nil in fp32.
+    let quantized: QuantizedParameters?
+
+    init(
+        graph: InferenceGraph, inputShape: Shape, constants sharedConstants: InferenceConstants,
+        quantized: QuantizedParameters? = nil
+    ) throws {
         self.sharedConstants = sharedConstants
+        self.quantized = quantized
         guard inputShape.rank == 4 else {
             throw TensorError.shapeMismatch(operation: "inference input", expected: "rank 4 (NHWC)", actual: inputShape)
         }
@@ -70,22 +77,24 @@ final class InferencePlan {
                 guard inputShape[3] == channels else {
                     throw TensorError.shapeMismatch(operation: "inference input", expected: "\(channels) channels last", actual: inputShape)
                 }
-                placements[index] = Placement(descriptor: inputMemory.descriptor, buffer: .callerInput, dimensions: inputDimensions)
+                placements[index] = try compileInput(
+                    Placement(descriptor: inputMemory.descriptor, buffer: .callerInput, dimensions: inputDimensions), step: index)
             case let .convolution(x, weight, bias, geometry, post):
                 placements[index] = try compileConvolution(
                     source: placements[x.index]!, weight: weight, bias: bias, geometry: geometry, post: post,
                     placements: placements, lastUses: lastUses, step: index)
             case let .globalAveragePool(x):
-                placements[index] = try compilePooling(source: placements[x.index]!)
+                placements[index] = try compilePooling(source: placements[x.index]!, sourceStep: x.index, step: index)
             case let .multiplyChannels(x, scale):
                 placements[index] = try compileMultiply(
-                    source: placements[x.index]!, scale: placements[scale.index]!, inPlace: lastUses[x.index] == index)
+                    source: placements[x.index]!, scale: placements[scale.index]!, inPlace: lastUses[x.index] == index,
+                    sourceStep: x.index, step: index)
             case let .linear(x, weight, bias, post):
-                placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post)
+                placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post, step: index)
             }
         }
         compilingStep = nil
-        outputShape = try compileOutput(placements[graph.output.index]!)
+        outputShape = try compileOutput(placements[graph.output.index]!, step: graph.output.index)
         try attachScratchpad()
     }
 
@@ -134,9 +143,9 @@ final class InferencePlan {
         }
     }
 
-    /// A memory object over `tensor` in `descriptor`, reordered from `userLayout` once per session.
-    func constant(_ descriptor: dnnl_memory_desc_t, from tensor: Tensor, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
-        let storage = try sharedConstants.storage(for: tensor, in: descriptor, userLayout: userLayout)
+    /// A memory object over `source` in `descriptor`, reordered from `userLayout` once per session.
+    func constant(_ descriptor: dnnl_memory_desc_t, from source: TensorStorage, userLayout: dnnl_memory_desc_t) throws -> dnnl_memory_t {
+        let storage = try sharedConstants.storage(for: source, in: descriptor, userLayout: userLayout)
         let memory = try DNNLMemory(descriptor, UnsafeMutableRawPointer(storage.pointer))
         memories.append(memory)
         return memory.memory

@@ -44,9 +44,25 @@ public final class InferenceSession: @unchecked Sendable {
     /// One single-thread plan (and stream) per worker thread, by the shape of a worker's task.
     private var workerPlans: [Shape: [(plan: InferencePlan, stream: DNNL.Stream)]] = [:]
 
+    /// The int8 parameters when the session runs the graph quantized.
+    private let quantized: QuantizedParameters?
+
     public init(graph: InferenceGraph) {
         self.graph = graph
+        quantized = nil
     }
+
+    /// A session that runs `graph` in int8 as `quantization` says: oneDNN's int8 convolutions,
+    /// the same plans per input shape and the same batch scheduling as in fp32.
+    ///
+    /// - Throws: ``QuantizedPlanError`` if `quantization` does not describe `graph`.
+    public init(graph: InferenceGraph, quantization: GraphQuantization) throws {
+        self.graph = graph
+        quantized = try QuantizedParameters(quantization, graph: graph)
+    }
+
+    /// The quantization the session runs, nil in fp32.
+    public var quantization: GraphQuantization? { quantized?.quantization }
 
     /// Runs the graph on an NHWC batch; compiles on the first call with a new shape. Uses the
     /// process-wide ``CPUEngine/threadCount``, whichever thread calls.
@@ -141,7 +157,7 @@ public final class InferenceSession: @unchecked Sendable {
 
     private func plan(for shape: Shape) throws -> InferencePlan {
         if let plan = plans[shape] { return plan }
-        let plan = try InferencePlan(graph: graph, inputShape: shape, constants: constants)
+        let plan = try InferencePlan(graph: graph, inputShape: shape, constants: constants, quantized: quantized)
         plans[shape] = plan
         return plan
     }
@@ -164,7 +180,8 @@ public final class InferenceSession: @unchecked Sendable {
             CPUEngine.applyThreadCount(1)
             defer { CPUEngine.applyThreadCount() }
             while compiled.count < workers {
-                compiled.append((try InferencePlan(graph: graph, inputShape: shape, constants: constants), try DNNL.Stream()))
+                compiled.append((
+                    try InferencePlan(graph: graph, inputShape: shape, constants: constants, quantized: quantized), try DNNL.Stream()))
             }
             workerPlans[shape] = compiled
         }

@@ -1,0 +1,11 @@
+/// Why a model could not be quantized.
+public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Calibration needs at least one image.
+    case noCalibrationImages
+
+    public var description: String {
+        switch self {
+        case .noCalibrationImages: "calibration needs at least one image"
+        }
+    }
+}

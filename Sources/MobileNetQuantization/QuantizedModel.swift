@@ -1,0 +1,36 @@
+import MobileNetModels
+import MobileNetNN
+import MobileNetTensor
+
+/// A model compiled for int8 inference: its ``InferenceGraph`` quantized from calibration
+/// images (``GraphQuantizer``) and run by an int8 ``InferenceSession``.
+///
+/// ```swift
+/// let calibration = try images.map { try preprocessing.batch([$0]) }   // NHWC, normalized
+/// let int8 = try QuantizedModel(model, calibration: calibration)
+/// let logits = try int8(batch)
+/// ```
+public final class QuantizedModel: @unchecked Sendable {
+    public let configuration: ModelConfiguration
+    public let graph: InferenceGraph
+    public let quantization: GraphQuantization
+    public let session: InferenceSession
+
+    /// Quantizes `model` from `calibration`, batches of NHWC images as the model's eval
+    /// preprocessing makes them.
+    public init(
+        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .forThisCPU
+    ) throws {
+        configuration = model.configuration
+        graph = try model.inferenceGraph()
+        let statistics = try CalibrationStatistics(graph: graph, batches: calibration)
+        quantization = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
+        session = try InferenceSession(graph: graph, quantization: quantization)
+    }
+
+    /// Logits `[N, classes]` for an NHWC batch `[N, H, W, 3]`.
+    public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        try validateImageBatch(images)
+        return try session.run(images)
+    }
+}

@@ -1,0 +1,72 @@
+/// A ``GraphQuantization`` as the int8 plans of a session use it: the integer weights and
+/// biases in buffers oneDNN can read (made once per session, so that the reordered copies in
+/// ``InferenceConstants`` are shared by all its plans), and each layer's output scales.
+final class QuantizedParameters {
+    struct Layer {
+        /// `int8` weights in the graph's plain layout (OIHW, or OI for a linear step).
+        let weights: TensorStorage
+        /// `int32` bias at scale `s_src · s_w[c]`.
+        let bias: TensorStorage
+        /// `s_src · s_w[c]`: what oneDNN 2.x multiplies each channel's accumulated sum by.
+        let outputScales: [Float]
+    }
+
+    let quantization: GraphQuantization
+    private(set) var layers: [Int: Layer] = [:]
+
+    init(_ quantization: GraphQuantization, graph: InferenceGraph) throws {
+        self.quantization = quantization
+        guard quantization.values.count == graph.steps.count else {
+            throw QuantizedPlanError.valueCount(expected: graph.steps.count, found: quantization.values.count)
+        }
+        for (index, step) in graph.steps.enumerated() {
+            let source: InferenceGraph.Value
+            let weightCount: Int, outputs: Int
+            switch step {
+            case let .convolution(x, weight, _, _, _), let .linear(x, weight, _, _):
+                (source, weightCount, outputs) = (x, weight.elementCount, weight.shape[0])
+            case .input, .globalAveragePool, .multiplyChannels:
+                continue
+            }
+            guard let layer = quantization.layers[index] else { throw QuantizedPlanError.missingLayer(step: index) }
+            guard layer.weights.count == weightCount, layer.weightScales.count == outputs, layer.bias.count == outputs else {
+                throw QuantizedPlanError.layerSize(
+                    step: index, expected: "\(weightCount) weights, \(outputs) scales and biases",
+                    found: "\(layer.weights.count), \(layer.weightScales.count) and \(layer.bias.count)")
+            }
+            let sourceScale = quantization.values[source.index].scale
+            layers[index] = Layer(
+                weights: Self.storage(layer.weights), bias: Self.storage(layer.bias),
+                outputScales: layer.weightScales.map { sourceScale * $0 })
+        }
+    }
+
+    /// The value's storage, element type and scale.
+    func value(_ index: Int) -> GraphQuantization.Value { quantization.values[index] }
+
+    /// A buffer holding `values`' bytes (``TensorStorage`` counts floats: rounded up).
+    private static func storage<Element>(_ values: [Element]) -> TensorStorage {
+        let bytes = values.count * MemoryLayout<Element>.stride
+        let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
+        values.withUnsafeBytes { UnsafeMutableRawPointer(storage.pointer).copyMemory(from: $0.baseAddress!, byteCount: bytes) }
+        return storage
+    }
+}
+
+/// A ``GraphQuantization`` that does not fit the graph it was given with.
+public enum QuantizedPlanError: Error, Hashable, Sendable, CustomStringConvertible {
+    case valueCount(expected: Int, found: Int)
+    case missingLayer(step: Int)
+    case layerSize(step: Int, expected: String, found: String)
+    /// A value of a type the step cannot take or produce in int8.
+    case unsupportedType(step: Int, expected: String, found: DType)
+
+    public var description: String {
+        switch self {
+        case let .valueCount(expected, found): "the quantization describes \(found) values; the graph has \(expected)"
+        case let .missingLayer(step): "step \(step) has no integer weights"
+        case let .layerSize(step, expected, found): "step \(step): expected \(expected), found \(found)"
+        case let .unsupportedType(step, expected, found): "step \(step): expected \(expected), found \(found.rawValue)"
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import MobileNet
+import XCTest
+
+/// The pretrained MobileNetV2 quantized to int8 from crops of the bundled photos, against its
+/// own fp32 logits on other crops of them (needs the weights cache, as the parity tests do).
+final class QuantizedPretrainedTests: XCTestCase {
+    private static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The nine bundled photos: the two examples and the fidelity set's seven.
+    static func photos() throws -> [RGBImage] {
+        let folder = repository.appendingPathComponent("Benchmarks/Fidelity/photos")
+        let fidelity = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".jpg") }.sorted()
+            .map { folder.appendingPathComponent($0) }
+        let examples = ["cat.jpg", "coffee.jpg"].map { repository.appendingPathComponent("Examples").appendingPathComponent($0) }
+        return try (examples + fidelity).map { try ImageDecoder.decode(contentsOf: $0) }
+    }
+
+    /// Each photo's centre crop and `random` random-resized crops (seeded), 224x224.
+    static func crops(_ photos: [RGBImage], random: Int, seed: UInt64) throws -> [RGBImage] {
+        var generator = SplitMix64(seed: seed)
+        return try photos.flatMap { photo in
+            try [ImageTransforms.imageNetEvaluation(photo)]
+                + (0..<random).map { _ in try ImageTransforms.randomResizedCrop(photo, width: 224, height: 224, using: &generator) }
+        }
+    }
+
+    func testInt8AgreesWithFP32OnCropsOfThePhotos() throws {
+        let classifier: PretrainedClassifier
+        do {
+            classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)
+        } catch let error as WeightsCacheError {
+            throw XCTSkip("skipped: \(error)")
+        }
+        let model = try PretrainedClassifier.loadModel(
+            configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
+            file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
+        let photos = try Self.photos()
+        XCTAssertEqual(photos.count, 9)
+        let started = Date()
+        let calibration = try Self.crops(photos, random: 3, seed: 1).chunked(9).map { try classifier.inputBatch(prepared: $0) }
+        print("crops: \(Date().timeIntervalSince(started)) s")
+        let evaluation = try classifier.inputBatch(prepared: Self.crops(photos, random: 4, seed: 2))
+        let int8 = try QuantizedModel(model, calibration: calibration)
+        print("quantized: \(Date().timeIntervalSince(started)) s")
+        let fp32 = try InferenceModel(model)(evaluation)
+        let quantized = try int8(evaluation)
+        let rows = evaluation.shape[0]
+        print("evaluated: \(Date().timeIntervalSince(started)) s")
+        let agreeing = (0..<rows).filter { row in
+            (0..<1000).max { fp32[row, $0] < fp32[row, $1] } == (0..<1000).max { quantized[row, $0] < quantized[row, $1] }
+        }.count
+        print("int8 agreement with fp32: \(agreeing)/\(rows) on \(CPUEngine.instructionSet), weights \(int8.quantization.weightRange)")
+        XCTAssertGreaterThanOrEqual(Double(agreeing) / Double(rows), 0.8)
+    }
+}
+
+extension Array {
+    fileprivate func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
+    }
+}
