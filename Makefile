@@ -24,7 +24,7 @@ AVX2_TESTS := \
 	MobileNetTensorTests.GradientCheckTests MobileNetTensorTests.InferenceGraphTests \
 	MobileNetModelsTests.ParityTests MobileNetModelsTests.ModelGradientTests MobileNetModelsTests.InferenceModelTests \
 	MobileNetModelsTests.InferenceProfileTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
-	MobileNetTests.PretrainedParityTests \
+	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests \
 	MobileNetTrainingTests.TrainingRunTests \
 	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests
 # The readers, the data loading (decoding threads), the tensor engine and the inference sessions

@@ -13,11 +13,10 @@ import MobileNetTensor
 ///   multiplies an integer value in one binary step; the logits are what the caller reads);
 /// - pooling and the channel scaling keep their input's type and scale.
 public enum GraphQuantizer {
-    /// - Parameter weightRange: ``GraphQuantization/WeightRange/forThisCPU`` unless a file is
-    ///   made for another machine.
+    /// - Parameter weightRange: 8 bits unless asked (``GraphQuantization/WeightRange`` says why).
     public static func quantize(
         _ graph: InferenceGraph, statistics: CalibrationStatistics,
-        weightRange: GraphQuantization.WeightRange = .forThisCPU
+        weightRange: GraphQuantization.WeightRange = .eightBit
     ) -> GraphQuantization {
         var values: [GraphQuantization.Value] = []
         var layers: [Int: GraphQuantization.Layer] = [:]

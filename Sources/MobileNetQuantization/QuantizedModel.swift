@@ -19,7 +19,7 @@ public final class QuantizedModel: @unchecked Sendable {
     /// Quantizes `model` from `calibration`, batches of NHWC images as the model's eval
     /// preprocessing makes them.
     public init(
-        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .forThisCPU
+        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .eightBit
     ) throws {
         configuration = model.configuration
         graph = try model.inferenceGraph()

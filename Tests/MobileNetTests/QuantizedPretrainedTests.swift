@@ -38,21 +38,18 @@ final class QuantizedPretrainedTests: XCTestCase {
             file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
         let photos = try Self.photos()
         XCTAssertEqual(photos.count, 9)
-        let started = Date()
         let calibration = try Self.crops(photos, random: 3, seed: 1).chunked(9).map { try classifier.inputBatch(prepared: $0) }
-        print("crops: \(Date().timeIntervalSince(started)) s")
         let evaluation = try classifier.inputBatch(prepared: Self.crops(photos, random: 4, seed: 2))
         let int8 = try QuantizedModel(model, calibration: calibration)
-        print("quantized: \(Date().timeIntervalSince(started)) s")
         let fp32 = try InferenceModel(model)(evaluation)
         let quantized = try int8(evaluation)
         let rows = evaluation.shape[0]
-        print("evaluated: \(Date().timeIntervalSince(started)) s")
         let agreeing = (0..<rows).filter { row in
             (0..<1000).max { fp32[row, $0] < fp32[row, $1] } == (0..<1000).max { quantized[row, $0] < quantized[row, $1] }
         }.count
         print("int8 agreement with fp32: \(agreeing)/\(rows) on \(CPUEngine.instructionSet), weights \(int8.quantization.weightRange)")
-        XCTAssertGreaterThanOrEqual(Double(agreeing) / Double(rows), 0.8)
+        // 43 of 45 on AVX-512 with VNNI and under the AVX2 cap alike (2026-12-02).
+        XCTAssertGreaterThanOrEqual(agreeing, 40)
     }
 }
 
