@@ -52,17 +52,17 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Replace the --svg file if it exists.")
     var force = false
 
-    @Option(name: .long, help: "With --profile: the compute ceiling in GFLOP/s for all threads (default: measured by an FMA loop).")
+    @Option(name: .long, help: "With --profile: the compute ceiling in GFLOP/s (int8: integer GOP/s) for all threads (default: measured by an FMA loop, or a u8 x s8 dot-product loop for int8).")
     var peakGflops: Double?
 
     @Option(name: .long, help: "With --profile: the memory ceiling in GB/s for all threads (default: measured by a read loop).")
     var peakGbps: Double?
 
-    @Option(name: .long, help: "The arithmetic of the inference path: fp32.")
+    @Option(name: .long, help: "The arithmetic of the inference path: fp32, or int8 (quantized from the benchmark's first image: speed does not depend on the values).")
     var precision: Precision = .fp32
 
     enum Precision: String, ExpressibleByArgument, CaseIterable {
-        case fp32
+        case fp32, int8
     }
 
     func validate() throws {
@@ -119,22 +119,22 @@ struct Bench: ParsableCommand {
         } else {
             func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
             print("\(report.mode): MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
-                + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + " on \(report.instructionSet): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
+                + "\(report.threads) thread(s)" + (report.parallelism.map { " across \($0)" } ?? "") + ", \(report.precision) on \(report.instructionSet): p50 \(milliseconds(report.latencyMsP50)), p90 \(milliseconds(report.latencyMsP90)), "
                 + "min \(milliseconds(report.latencyMsMin)), " + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))
         }
     }
 
     /// `--profile`: every step timed, against the peak measured here (or given).
     private func runProfile(_ classifier: any ImageClassifier, images: Tensor) throws {
-        let fast = try InferenceModel(classifier)
-        fast.session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
-        let (profile, _) = try fast.session.profile(images, warmup: warmup, iterations: iterations)
+        let session = try inferenceSession(classifier, images: images)
+        let (profile, _) = try session.profile(images, warmup: warmup, iterations: iterations)
         var peak = (gflops: peakGflops ?? 0, gbps: peakGbps ?? 0, source: "flag")
         if peakGflops == nil || peakGbps == nil {
             guard let measured = MachinePeak.measure(threads: CPUEngine.threadCount) else {
                 throw ValidationError("cannot measure this CPU's peak (the loops need x86-64 with AVX2); pass --peak-gflops and --peak-gbps")
             }
-            peak = (peakGflops ?? measured.gigaflops, peakGbps ?? measured.gigabytesPerSecond,
+            let compute = precision == .int8 ? measured.int8Gigaops : measured.gigaflops
+            peak = (peakGflops ?? compute, peakGbps ?? measured.gigabytesPerSecond,
                     peakGflops == nil && peakGbps == nil ? "measured" : "measured and flag")
         }
         let report = ProfileReport(
@@ -153,9 +153,24 @@ struct Bench: ParsableCommand {
     }
 
     private func inferenceStep(_ classifier: any ImageClassifier, images: Tensor) throws -> () throws -> Void {
-        let fast = try InferenceModel(classifier)
-        fast.session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
-        return { _ = try fast(images) }
+        let session = try inferenceSession(classifier, images: images)
+        return { _ = try session.run(images) }
+    }
+
+    /// The fused session of `--precision`, spreading a batch as `--parallelism` says. An int8
+    /// one is calibrated on the first image of `images`.
+    private func inferenceSession(_ classifier: any ImageClassifier, images: Tensor) throws -> InferenceSession {
+        let session: InferenceSession
+        switch precision {
+        case .fp32:
+            session = try InferenceModel(classifier).session
+        case .int8:
+            let pixels = images.shape[1] * images.shape[2] * images.shape[3]
+            let first = try Tensor(shape: [1, images.shape[1], images.shape[2], images.shape[3]], values: Array(images.scalars.prefix(pixels)))
+            session = try QuantizedModel(classifier, calibration: [first]).session
+        }
+        session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
+        return session
     }
 
     /// One SGD step (Nesterov momentum 0.9, weight decay 4e-5) on a fixed random batch, as

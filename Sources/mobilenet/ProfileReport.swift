@@ -166,7 +166,8 @@ struct ProfileReport: Encodable {
     /// The steps as a table, the summary by kind, and the sum against the end-to-end time.
     func table() -> String {
         func dims(_ operand: Operand) -> String { operand.dims.map(String.init).joined(separator: "x") }
-        let header = ["#", "step", "kind", "kernel", "input", "output", "MMAC", "KB", "µs p50", "time", "GFLOP/s", "GB/s", "peak"]
+        // int8 steps do integer operations: the same column, in GOP/s against the int8 peak.
+        let header = ["#", "step", "kind", "kernel", "input", "output", "MMAC", "KB", "µs p50", "time", precision == "int8" ? "GOP/s" : "GFLOP/s", "GB/s", "peak"]
         let body = steps.map { step -> [String] in
             [
                 String(step.index), step.name, step.kind, step.implementation,
@@ -178,7 +179,8 @@ struct ProfileReport: Encodable {
         }
         var lines = [
             "profile: MobileNet \(variant) α=\(width) \(resolution)x\(resolution), batch \(batch), \(threads) thread(s) across \(parallelism), "
-                + "\(precision) on \(isa); peak \(String(format: "%.1f", peakGflops)) GFLOP/s, \(String(format: "%.1f", peakGbps)) GB/s (\(peakSource))",
+                + "\(precision) on \(isa); peak \(String(format: "%.1f", peakGflops)) \(precision == "int8" ? "GOP/s" : "GFLOP/s"), "
+                + "\(String(format: "%.1f", peakGbps)) GB/s (\(peakSource))",
             "",
         ]
         lines += TextTable.lines([header] + body, rightAligned: { $0 == 0 || $0 >= 6 })

@@ -16,6 +16,7 @@ final class MachinePeakTests: XCTestCase {
         }
         // One core does at least one fused multiply-add per cycle on 8 lanes at 1 GHz.
         XCTAssertGreaterThan(peak.gigaflops, 16)
+        XCTAssertGreaterThan(peak.int8Gigaops, peak.gigaflops, "int8 does more operations per instruction")
         XCTAssertGreaterThan(peak.gigabytesPerSecond, 1)
     }
 
@@ -23,6 +24,8 @@ final class MachinePeakTests: XCTestCase {
         let bits = MachinePeak.vectorBits
         XCTAssertEqual(mobilenet_peak_fma(Int32(bits), 1000), bits == 512 ? 1000 * 16 * 16 * 2 : 1000 * 12 * 8 * 2)
         XCTAssertEqual(mobilenet_peak_fma(1024, 1000), 0, "no such width")
+        XCTAssertEqual(mobilenet_peak_int8(256, 1000), 1000 * 4 * 32 * 2, "the AVX2 sequence runs on any AVX2 CPU")
+        XCTAssertEqual(mobilenet_peak_int8(512, 1000), mobilenet_peak_has_vnni() != 0 ? 1000 * 12 * 64 * 2 : 0)
         XCTAssertEqual(mobilenet_peak_fma(Int32(bits), 0), 0)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
         defer { buffer.deallocate() }
