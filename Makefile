@@ -23,7 +23,7 @@ AVX2_TESTS := \
 	MobileNetTensorTests.EngineParityTests MobileNetTensorTests.BackwardParityTests \
 	MobileNetTensorTests.GradientCheckTests MobileNetTensorTests.InferenceGraphTests \
 	MobileNetModelsTests.ParityTests MobileNetModelsTests.ModelGradientTests MobileNetModelsTests.InferenceModelTests \
-	MobileNetModelsTests.InferenceProfileTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
+	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
 	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests \
 	MobileNetTrainingTests.TrainingRunTests \
 	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests
