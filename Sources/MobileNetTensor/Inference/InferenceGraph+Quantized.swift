@@ -47,7 +47,8 @@ extension InferenceGraph {
 }
 
 /// One step of the integer reference: its index, the storage of its result, and the values
-/// computed before it.
+/// computed before it. Weights and bias come from the step's ``GraphQuantization/Layer``; the
+/// graph's float tensors give only their shapes.
 private struct QuantizedStep {
     let index: Int
     let storage: GraphQuantization.Value
