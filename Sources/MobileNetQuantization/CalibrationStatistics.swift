@@ -16,7 +16,7 @@ public struct CalibrationStatistics: Sendable {
 
     /// Runs `graph` (fp32, unfused: ``InferenceGraph/values(_:)``) on each batch of NHWC images.
     ///
-    /// - Throws: ``QuantizationError/noCalibrationImages`` for no images at all; what the graph
+    /// - Throws: ``CalibrationError/noCalibrationImages`` for no images at all; what the graph
     ///   throws for a batch of the wrong shape.
     public init(graph: InferenceGraph, batches: [Tensor]) throws {
         var minimumSums = [Double](repeating: 0, count: graph.steps.count)
@@ -38,7 +38,7 @@ public struct CalibrationStatistics: Sendable {
                 }
             }
         }
-        guard samples > 0 else { throw QuantizationError.noCalibrationImages }
+        guard samples > 0 else { throw CalibrationError.noCalibrationImages }
         ranges = zip(minimumSums, maximumSums).map {
             Range(minimum: Float($0 / Double(samples)), maximum: Float($1 / Double(samples)))
         }

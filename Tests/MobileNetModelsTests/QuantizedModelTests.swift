@@ -38,3 +38,69 @@ final class QuantizedModelTests: XCTestCase {
         }
     }
 }
+
+extension QuantizedModelTests {
+    /// The fused oneDNN int8 plan against `InferenceGraph.evaluateQuantized`, the integer
+    /// reference: bit for bit where oneDNN has VNNI. Without it (AVX2 and AVX-512 before VNNI)
+    /// oneDNN's kernels do not compute the exact int32 sums: for an s8 source they halve the
+    /// weights (to keep `vpmaddubsw`'s 16-bit pair sums from saturating) and double the output
+    /// scale, so each layer with an s8 input rounds its weights once more. There the two agree
+    /// to the accuracy of int8 itself, and the agreement on real photos is measured instead
+    /// (`QuantizedPretrainedTests`, BENCHMARKS.md).
+    func testFusedInt8EqualsTheIntegerReference() throws {
+        let exact = CPUEngine.hasInt8DotProduct
+        let cases: [(Architecture, Double, Int)] = [(.v1, 0.25, 64), (.v2, 0.5, 64), (.v3Large, 0.5, 96), (.v3Small, 0.75, 64)]
+        for (architecture, width, resolution) in cases {
+            let model = try model(architecture, width: width)
+            let int8 = try QuantizedModel(model, calibration: [images(4, resolution: resolution, seed: 1)])
+            let batch = images(3, resolution: resolution, seed: 2)
+            let fast = try int8(batch)
+            let reference = try int8.graph.evaluateQuantized(batch, int8.quantization)
+            let label = "\(architecture) α=\(width) on \(CPUEngine.instructionSet)"
+            if exact {
+                XCTAssertEqual(fast.scalars, reference.scalars, label)
+            } else {
+                let largest = reference.scalars.map(abs).max() ?? 1
+                XCTAssertLessThan(fast.maxAbsoluteDifference(reference), 0.5 * largest, label)
+            }
+        }
+    }
+
+    /// Awkward shapes the MobileNets do not have: odd channel counts, stride 2 with padding,
+    /// depthwise, a residual with another scale, hard-swish, a batch of five across images.
+    func testAwkwardShapesEqualTheReference() throws {
+        let exact = CPUEngine.hasInt8DotProduct
+        var generator = SplitMix64(seed: 11)
+        func weights(_ shape: Shape) -> Tensor { Tensor.uniform(shape, in: -0.5...0.5, using: &generator) }
+        var graph = InferenceGraph()
+        let input = graph.input(channels: 3)
+        let stem = graph.convolution(
+            input, weight: weights([7, 3, 3, 3]), bias: weights([7]), geometry: .init(stride: 2, padding: 1),
+            post: [.activation(.hardSwish)])
+        let depthwise = graph.convolution(
+            stem, weight: weights([7, 1, 3, 3]), bias: weights([7]), geometry: .init(stride: 1, padding: 1, groups: 7),
+            post: [.activation(.relu6)])
+        let project = graph.convolution(depthwise, weight: weights([7, 7, 1, 1]), bias: weights([7]), geometry: .init(), post: [.add(stem)])
+        let widen = graph.convolution(project, weight: weights([5, 7, 1, 1]), bias: weights([5]), geometry: .init(), post: [.activation(.relu)])
+        let pooled = graph.globalAveragePool(widen)
+        _ = graph.linear(pooled, weight: weights([3, 5]), bias: weights([3]))
+        let calibration = Tensor.uniform([4, 17, 17, 3], in: -2...2, using: &generator)
+        let quantization = GraphQuantizer.quantize(graph, statistics: try CalibrationStatistics(graph: graph, batches: [calibration]))
+        XCTAssertEqual(quantization.values.map(\.type), [.int8, .int8, .uint8, .int8, .uint8, .uint8, .float32])
+        let session = try InferenceSession(graph: graph, quantization: quantization)
+        let threads = CPUEngine.threadCount
+        CPUEngine.threadCount = 2
+        defer { CPUEngine.threadCount = threads }
+        let batch = Tensor.uniform([5, 17, 17, 3], in: -2...2, using: &generator)
+        let reference = try graph.evaluateQuantized(batch, quantization)
+        for parallelism in [InferenceSession.BatchParallelism.acrossImages, .withinPrimitives] {
+            session.batchParallelism = parallelism
+            let fast = try session.run(batch)
+            if exact {
+                XCTAssertEqual(fast.scalars, reference.scalars, "\(parallelism)")
+            } else {
+                XCTAssertLessThan(fast.maxAbsoluteDifference(reference), 0.5 * (reference.scalars.map(abs).max() ?? 1), "\(parallelism)")
+            }
+        }
+    }
+}

@@ -29,4 +29,17 @@ extension CPUEngine {
             return nil
         }
     }
+
+    /// Whether oneDNN's int8 kernels here have a u8 x s8 dot-product instruction (VNNI:
+    /// `vpdpbusd` on AVX-512 from Cascade Lake, AVX2-VNNI from Alder Lake). With it they sum in
+    /// exact int32; without it they pair products in 16 bits and halve the weights of layers with
+    /// s8 sources to stay clear of saturation (``GraphQuantization`` describes the exact arithmetic).
+    public static var hasInt8DotProduct: Bool {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx, dnnl_cpu_isa_avx2_vnni:
+            true
+        default:
+            false
+        }
+    }
 }

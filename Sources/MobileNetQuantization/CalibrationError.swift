@@ -1,5 +1,5 @@
-/// Why a model could not be quantized.
-public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertible {
+/// Why calibration could not run.
+public enum CalibrationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Calibration needs at least one image.
     case noCalibrationImages
 
