@@ -32,8 +32,8 @@ extension CPUEngine {
 
     /// Whether oneDNN's int8 kernels here have a u8 x s8 dot-product instruction (VNNI:
     /// `vpdpbusd` on AVX-512 from Cascade Lake, AVX2-VNNI from Alder Lake). With it they sum in
-    /// exact int32; without it they pair products in 16 bits and halve the weights of layers with
-    /// s8 sources to stay clear of saturation (``GraphQuantization`` describes the exact arithmetic).
+    /// exact int32, the arithmetic ``GraphQuantization`` describes; without it they pair products
+    /// in 16 bits (`vpmaddubsw`) and handle s8 sources their own way, and the sums are not exact.
     public static var hasInt8DotProduct: Bool {
         switch dnnl_get_effective_cpu_isa() {
         case dnnl_cpu_isa_avx512_core_vnni, dnnl_cpu_isa_avx512_core_bf16, dnnl_cpu_isa_avx512_core_amx, dnnl_cpu_isa_avx2_vnni:

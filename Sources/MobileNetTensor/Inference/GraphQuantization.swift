@@ -12,9 +12,12 @@
 /// - **convolution / linear**: `acc = Σ q_src · q_w + bias[c]` in exact int32; then in float,
 ///   `v = Float(acc) · (s_src · s_w[c])` (the product taken once per channel, in float);
 ///   a residual add makes `v = v + s_shortcut · Float(q_shortcut)`; the activation's steps
-///   follow on `v` (``DNNL/eltwiseSteps(_:)``: ReLU, clip, hard-swish, linear); then an integer
-///   destination gets `q = saturate(roundEven(v · (1 / s_dst)))`, a float one `v`.
-/// - **global average pool**: the input's type and scale; `q = saturate(roundEven(Float(Σ q) / Float(n)))`.
+///   follow on `v` (``DNNL/eltwiseSteps(_:)``, as oneDNN 2.6 computes them on AVX2 and AVX-512:
+///   ReLU, clip, hard-swish as `v · (min(max(v + 3, 0), 6) / 6)`, linear as one fused
+///   multiply-add `fma(α, v, β)`); then an integer destination gets
+///   `q = saturate(roundEven(v · (1 / s_dst)))`, a float one `v`.
+/// - **global average pool**: the input's type and scale; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
+///   (oneDNN multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).
 /// - **channel multiply** (`x · gate`, the gate float): `q = saturate(roundEven(Float(q_x) · (s_x / s_dst) · gate))`.
 ///
 /// `roundEven` is round-half-to-even (the CPU's default float-to-integer conversion);
