@@ -17,14 +17,17 @@ public final class QuantizedModel: @unchecked Sendable {
     public let session: InferenceSession
 
     /// Quantizes `model` from `calibration`, batches of NHWC images as the model's eval
-    /// preprocessing makes them.
+    /// preprocessing makes them; with `biasCorrection`, corrects the biases for the weights'
+    /// rounding on the same images (``BiasCorrection``).
     public init(
-        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .eightBit
+        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .eightBit,
+        biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration
         graph = try model.inferenceGraph()
         let statistics = try CalibrationStatistics(graph: graph, batches: calibration)
-        quantization = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
+        let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
+        quantization = biasCorrection ? try BiasCorrection.correct(rounded, graph: graph, batches: calibration) : rounded
         session = try InferenceSession(graph: graph, quantization: quantization)
     }
 
