@@ -192,7 +192,7 @@ public enum SafeTensors {
             guard tensor.elementCount == expected else {
                 throw CheckpointError.invalidTensor(
                     file: path, key: name, expected: "\(expected) values for shape \(tensor.shape)",
-                    found: "\(tensor.elementCount) values")
+                    found: "\(tensor.elementCount) value(s)")
             }
         }
         let names = archive.tensors.keys.sorted { first, second in

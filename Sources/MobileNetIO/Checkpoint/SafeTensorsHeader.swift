@@ -117,7 +117,11 @@ struct SafeTensorsHeader {
                 file: file, key: key(context.codingPath),
                 expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: found)
         case let .valueNotFound(type, context):
-            return .invalidHeader(file: file, key: key(context.codingPath), expected: "a value of type \(type)", found: "none")
+            // A JSON null where a value belongs; name the field, as for a mismatch.
+            let field = JSONErrorText.path(Array(context.codingPath.dropFirst()))
+            return .invalidHeader(
+                file: file, key: key(context.codingPath),
+                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: "null")
         case let .keyNotFound(missing, context):
             return .invalidHeader(file: file, key: key(context.codingPath), expected: "a field \"\(missing.stringValue)\"", found: "none")
         case let .dataCorrupted(context):
