@@ -36,7 +36,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
     func testInt32BeyondFloatPrecisionIsNotRounded() throws {
         // 2^24 + 1 is the first integer a Float cannot hold; the float reader rounds it.
         let url = try temporaryURL("bias.safetensors")
-        try SafeTensors.write(SafeTensorsArchive(tensors: ["bias": .int32(shape: [2], values: [16_777_217, -16_777_217])]), to: url)
+        let archive = SafeTensorsArchive(tensors: ["bias": .int32(shape: [2], values: [16_777_217, -16_777_217])])
+        try SafeTensors.write(archive, to: url)
         guard case let .int32(_, values)? = try SafeTensors.readArchive(contentsOf: url).tensors["bias"] else {
             return XCTFail("expected an int32 tensor")
         }
@@ -47,7 +48,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
     func testMetadataRoundTrips() throws {
         let metadata = [
             "method": "minmax", "samples": "512", "isa": "avx512_core_vnni", "variant": "v3-small", "width": "0.75",
-            "quotes \"and\" \\backslashes\\": "line\nbreak\ttab", "unicode": "größe · 幅 · 🐈", "empty": "", "path/with/slashes": "a/b",
+            "quotes \"and\" \\backslashes\\": "line\nbreak\ttab", "unicode": "größe · 幅 · 🐈", "empty": "",
+            "path/with/slashes": "a/b",
         ]
         let url = try temporaryURL("metadata.safetensors")
         try SafeTensors.write(SafeTensorsArchive(tensors: ["w": .int8(shape: [1], values: [3])], metadata: metadata), to: url)
@@ -121,7 +123,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
         let viaTensors = try temporaryURL("tensors.safetensors")
         let viaArchive = try temporaryURL("archive.safetensors")
         try SafeTensors.write(state, to: viaTensors, metadata: ["format": "pt"])
-        try SafeTensors.write(SafeTensorsArchive(tensors: state.mapValues(StoredTensor.float32), metadata: ["format": "pt"]), to: viaArchive)
+        let archive = SafeTensorsArchive(tensors: state.mapValues(StoredTensor.float32), metadata: ["format": "pt"])
+        try SafeTensors.write(archive, to: viaArchive)
         XCTAssertEqual(try Data(contentsOf: viaArchive), try Data(contentsOf: viaTensors))
     }
 
@@ -171,7 +174,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
 
     func testMetadataThatIsNotAnObjectIsRefused() throws {
         for metadata in [#"["minmax"]"#, #""minmax""#, "512", "null"] {
-            let url = try writeRaw(header: #"{"__metadata__":\#(metadata),"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}"#, data: [1])
+            let url = try writeRaw(
+                header: #"{"__metadata__":\#(metadata),"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}"#, data: [1])
             assertInvalidHeader(url, key: "__metadata__", mentioning: nil, "metadata \(metadata)")
         }
     }
@@ -179,7 +183,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
     func testMetadataWithValuesThatAreNotStringsIsRefused() throws {
         for value in ["512", "true", "null", #"["a"]"#, #"{"k":"v"}"#] {
             let url = try writeRaw(
-                header: #"{"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"__metadata__":{"method":"minmax","samples":\#(value)}}"#,
+                header: #"{"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"#
+                    + #""__metadata__":{"method":"minmax","samples":\#(value)}}"#,
                 data: [1])
             assertInvalidHeader(url, key: "__metadata__", mentioning: "samples", "samples: \(value)")
         }
@@ -206,14 +211,16 @@ final class SafeTensorsArchiveTests: XCTestCase {
 
     func testOverlappingIntegerTensorsAreRefused() throws {
         let url = try writeRaw(
-            header: #"{"a":{"dtype":"I8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"I32","shape":[1],"data_offsets":[3,7]}}"#,
+            header: #"{"a":{"dtype":"I8","shape":[4],"data_offsets":[0,4]},"#
+                + #""b":{"dtype":"I32","shape":[1],"data_offsets":[3,7]}}"#,
             data: [UInt8](repeating: 0, count: 7))
         assertInvalidTensor(url, key: "b", "overlap")
     }
 
     func testTypesAnArchiveCannotHoldExactlyAreRefused() throws {
         for dtype in ["F64", "F16", "BF16", "I64", "C64", "i8"] {
-            let url = try writeRaw(header: #"{"w":{"dtype":"\#(dtype)","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
+            let url = try writeRaw(
+                header: #"{"w":{"dtype":"\#(dtype)","shape":[1],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8))
             XCTAssertThrowsError(try SafeTensors.readArchive(contentsOf: url), dtype) { error in
                 guard case let .invalidTensor(file, key, expected, found)? = error as? CheckpointError else {
                     return XCTFail("\(dtype): expected invalidTensor, got \(error)")
@@ -320,7 +327,8 @@ final class SafeTensorsArchiveTests: XCTestCase {
 
     func testATensorNamedLikeTheMetadataIsRefused() throws {
         let url = try temporaryURL("reserved.safetensors")
-        XCTAssertThrowsError(try SafeTensors.write(SafeTensorsArchive(tensors: ["__metadata__": .int8(shape: [1], values: [1])]), to: url)) { error in
+        let archive = SafeTensorsArchive(tensors: ["__metadata__": .int8(shape: [1], values: [1])])
+        XCTAssertThrowsError(try SafeTensors.write(archive, to: url)) { error in
             guard case .invalidTensor(url.path, "__metadata__", _, _)? = error as? CheckpointError else {
                 return XCTFail("expected invalidTensor, got \(error)")
             }

@@ -158,7 +158,8 @@ public enum SafeTensors {
     public static func write(
         _ tensors: [String: Tensor], to url: URL, metadata: [String: String] = [:], overwrite: Bool = false
     ) throws {
-        try write(SafeTensorsArchive(tensors: tensors.mapValues(StoredTensor.float32), metadata: metadata), to: url, overwrite: overwrite)
+        let archive = SafeTensorsArchive(tensors: tensors.mapValues(StoredTensor.float32), metadata: metadata)
+        try write(archive, to: url, overwrite: overwrite)
     }
 
     /// Writes `archive` as a safetensors file: each tensor in its own dtype (`F32`, `I8`, `U8`,

@@ -43,8 +43,8 @@ struct SafeTensorsHeader {
 
     /// Parses and checks `json` against a data section of `dataLength` bytes.
     ///
-    /// Every entry must have a dtype among `types`, a shape whose byte size fits in 64 bits and equals the
-    /// length of its offsets, and offsets inside the data section; no two entries may overlap.
+    /// Every entry must have a dtype among `types`, a shape whose byte size fits in 64 bits and
+    /// equals the length of its offsets, and offsets inside the data section; no two entries may overlap.
     /// Gaps between entries are tolerated.
     init(json: Data, dataLength: Int, file: String, types: ElementTypes) throws {
         let document: Document
@@ -105,23 +105,24 @@ struct SafeTensorsHeader {
 
     private static func headerError(_ error: DecodingError, file: String) -> CheckpointError {
         func key(_ path: [any CodingKey]) -> String? { path.first?.stringValue }
+        /// `"shape[0]" to be an integer`: the field in JSON's terms, below the entry `key` names.
+        func expected(_ type: Any.Type, at path: [any CodingKey]) -> String {
+            let field = JSONErrorText.path(Array(path.dropFirst()))
+            return "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))"
+        }
         switch error {
         case let .typeMismatch(type, context):
             // Foundation says "Expected to decode Array<Any> but found a string instead."; keep its
             // JSON kind, and name the field in JSON's terms.
-            let field = JSONErrorText.path(Array(context.codingPath.dropFirst()))
             let found = context.debugDescription.range(of: "but found ").map {
                 String(context.debugDescription[$0.upperBound...]).replacingOccurrences(of: " instead.", with: "")
             } ?? "another kind of value"
             return .invalidHeader(
-                file: file, key: key(context.codingPath),
-                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: found)
+                file: file, key: key(context.codingPath), expected: expected(type, at: context.codingPath), found: found)
         case let .valueNotFound(type, context):
-            // A JSON null where a value belongs; name the field, as for a mismatch.
-            let field = JSONErrorText.path(Array(context.codingPath.dropFirst()))
+            // A JSON null where a value belongs.
             return .invalidHeader(
-                file: file, key: key(context.codingPath),
-                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: "null")
+                file: file, key: key(context.codingPath), expected: expected(type, at: context.codingPath), found: "null")
         case let .keyNotFound(missing, context):
             return .invalidHeader(file: file, key: key(context.codingPath), expected: "a field \"\(missing.stringValue)\"", found: "none")
         case let .dataCorrupted(context):
