@@ -2,11 +2,11 @@ import MobileNetTensor
 
 /// One tensor of a ``SafeTensorsArchive``, in the element type it is stored as.
 ///
-/// A quantized model keeps int8 weights, uint8 or int8 activations' zero points, int32 biases
-/// and float32 scales side by side; a ``Tensor`` holds floats only, and converting the integers
-/// to `Float` would round int32 values beyond 2^24. So the integer cases keep their values as
-/// they are, and only `float32` is a ``Tensor`` (a view of the mapped file where aligned, as
-/// ``SafeTensors/read(contentsOf:)`` gives).
+/// A quantized model keeps int8 weights, int32 biases and float32 scales side by side, and its
+/// values are int8 or uint8 (``DType``); a ``Tensor`` holds floats only, and converting the
+/// integers to `Float` would round int32 values beyond 2^24. So the integer cases keep their
+/// values as they are, and only `float32` is a ``Tensor`` (a view of the mapped file where
+/// aligned, as ``SafeTensors/read(contentsOf:)`` gives).
 ///
 /// The integer cases do not check that `values` fills `shape`: ``SafeTensors/write(_:to:overwrite:)``
 /// does, and names the key of one that does not.
