@@ -21,12 +21,32 @@ struct SafeTensorsHeader {
     var entries: [Entry]
     var metadata: [String: String]
 
+    /// The dtypes a reader takes, and what it says of any other.
+    struct ElementTypes: Sendable {
+        let accepted: [StoredElementType]
+        let refusal: @Sendable (_ file: String, _ key: String, _ dtype: String) -> CheckpointError
+
+        /// What ``SafeTensors/read(contentsOf:)`` converts to float32; other dtypes are
+        /// ``CheckpointError/unsupportedDType(file:key:dtype:)``.
+        static let convertedToFloat = ElementTypes(accepted: StoredElementType.convertedToFloat) { file, key, dtype in
+            .unsupportedDType(file: file, key: key, dtype: dtype)
+        }
+
+        /// What an archive holds without changing a bit. Any other dtype, known or not, is refused
+        /// with that list: the float readers' list in `unsupportedDType` would be the wrong one.
+        static let exact = ElementTypes(accepted: [.float32, .int8, .uint8, .int32]) { file, key, dtype in
+            .invalidTensor(
+                file: file, key: key, expected: "dtype F32, I8, U8 or I32 (the types an archive holds exactly)",
+                found: "dtype \"\(dtype)\"")
+        }
+    }
+
     /// Parses and checks `json` against a data section of `dataLength` bytes.
     ///
-    /// Every entry must have a known dtype, a shape whose byte size fits in 64 bits and equals the
-    /// length of its offsets, and offsets inside the data section; no two entries may overlap.
+    /// Every entry must have a dtype among `types`, a shape whose byte size fits in 64 bits and
+    /// equals the length of its offsets, and offsets inside the data section; no two entries may overlap.
     /// Gaps between entries are tolerated.
-    init(json: Data, dataLength: Int, file: String) throws {
+    init(json: Data, dataLength: Int, file: String, types: ElementTypes) throws {
         let document: Document
         do {
             document = try JSONDecoder().decode(Document.self, from: json)
@@ -37,7 +57,7 @@ struct SafeTensorsHeader {
         }
         metadata = document.metadata
         entries = try document.tensors.map { name, raw in
-            try Self.checkedEntry(name: name, raw: raw, dataLength: dataLength, file: file)
+            try Self.checkedEntry(name: name, raw: raw, dataLength: dataLength, file: file, types: types)
         }
         entries.sort { ($0.range.lowerBound, $0.range.upperBound, $0.name) < ($1.range.lowerBound, $1.range.upperBound, $1.name) }
         var previous: Entry?
@@ -52,12 +72,14 @@ struct SafeTensorsHeader {
         }
     }
 
-    private static func checkedEntry(name: String, raw: RawEntry, dataLength: Int, file: String) throws -> Entry {
+    private static func checkedEntry(
+        name: String, raw: RawEntry, dataLength: Int, file: String, types: ElementTypes
+    ) throws -> Entry {
         func refuse(_ expected: String, _ found: String) -> CheckpointError {
             .invalidTensor(file: file, key: name, expected: expected, found: found)
         }
-        guard let type = StoredElementType(safetensorsCode: raw.dtype) else {
-            throw CheckpointError.unsupportedDType(file: file, key: name, dtype: raw.dtype)
+        guard let type = StoredElementType(safetensorsCode: raw.dtype), types.accepted.contains(type) else {
+            throw types.refusal(file, name, raw.dtype)
         }
         guard raw.shape.allSatisfy({ $0 >= 0 }) else { throw refuse("non-negative sizes", "shape \(raw.shape)") }
         var elementCount = 1
@@ -83,19 +105,24 @@ struct SafeTensorsHeader {
 
     private static func headerError(_ error: DecodingError, file: String) -> CheckpointError {
         func key(_ path: [any CodingKey]) -> String? { path.first?.stringValue }
+        /// `"shape[0]" to be an integer`: the field in JSON's terms, below the entry `key` names.
+        func expected(_ type: Any.Type, at path: [any CodingKey]) -> String {
+            let field = JSONErrorText.path(Array(path.dropFirst()))
+            return "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))"
+        }
         switch error {
         case let .typeMismatch(type, context):
             // Foundation says "Expected to decode Array<Any> but found a string instead."; keep its
             // JSON kind, and name the field in JSON's terms.
-            let field = JSONErrorText.path(Array(context.codingPath.dropFirst()))
             let found = context.debugDescription.range(of: "but found ").map {
                 String(context.debugDescription[$0.upperBound...]).replacingOccurrences(of: " instead.", with: "")
             } ?? "another kind of value"
             return .invalidHeader(
-                file: file, key: key(context.codingPath),
-                expected: "\(field.isEmpty ? "the value" : "\"\(field)\"") to be \(JSONErrorText.kind(type))", found: found)
+                file: file, key: key(context.codingPath), expected: expected(type, at: context.codingPath), found: found)
         case let .valueNotFound(type, context):
-            return .invalidHeader(file: file, key: key(context.codingPath), expected: "a value of type \(type)", found: "none")
+            // A JSON null where a value belongs.
+            return .invalidHeader(
+                file: file, key: key(context.codingPath), expected: expected(type, at: context.codingPath), found: "null")
         case let .keyNotFound(missing, context):
             return .invalidHeader(file: file, key: key(context.codingPath), expected: "a field \"\(missing.stringValue)\"", found: "none")
         case let .dataCorrupted(context):

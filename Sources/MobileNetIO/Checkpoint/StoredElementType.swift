@@ -1,11 +1,32 @@
+import MobileNetTensor
+
 /// An element type a checkpoint may store, with its conversion to `Float`, the only type a
 /// ``Tensor`` holds.
 ///
-/// Integers appear in MobileNet checkpoints only as batch norm's `num_batches_tracked` counter
-/// (int64), which no computation reads; converting them to Float keeps every key loadable, and is
-/// exact up to 2^24.
+/// Integers appear in float MobileNet checkpoints only as batch norm's `num_batches_tracked`
+/// counter (int64), which no computation reads; converting them to Float keeps every key loadable,
+/// and is exact up to 2^24. int8 and uint8 belong to quantized models, which
+/// ``SafeTensors/readArchive(contentsOf:)`` reads exactly; the float readers refuse them (see
+/// ``convertedToFloat``).
 enum StoredElementType: String, CaseIterable, Sendable {
-    case float32, float64, float16, bfloat16, int64, int32
+    case float32, float64, float16, bfloat16, int64, int32, int8, uint8
+
+    /// The types the float readers (`.pth` and ``SafeTensors/read(contentsOf:)``) convert.
+    ///
+    /// int8 and uint8 are left out: in a checkpoint they are quantized weights and activations,
+    /// meaningless as floats without their scales, so reading them as a float state dictionary
+    /// would load a model that silently computes nonsense.
+    static let convertedToFloat: [StoredElementType] = [.float32, .float64, .float16, .bfloat16, .int64, .int32]
+
+    /// The type a ``StoredTensor`` of `dtype` is stored as.
+    init(_ dtype: DType) {
+        self = switch dtype {
+        case .float32: .float32
+        case .int8: .int8
+        case .uint8: .uint8
+        case .int32: .int32
+        }
+    }
 
     /// Bytes per element.
     var byteCount: Int {
@@ -13,6 +34,7 @@ enum StoredElementType: String, CaseIterable, Sendable {
         case .float32, .int32: 4
         case .float64, .int64: 8
         case .float16, .bfloat16: 2
+        case .int8, .uint8: 1
         }
     }
 
@@ -25,6 +47,8 @@ enum StoredElementType: String, CaseIterable, Sendable {
         case .bfloat16: "BFloat16Storage"
         case .int64: "LongStorage"
         case .int32: "IntStorage"
+        case .int8: "CharStorage"
+        case .uint8: "ByteStorage"
         }
     }
 
@@ -37,11 +61,14 @@ enum StoredElementType: String, CaseIterable, Sendable {
         case .bfloat16: "BF16"
         case .int64: "I64"
         case .int32: "I32"
+        case .int8: "I8"
+        case .uint8: "U8"
         }
     }
 
+    /// The type of a PyTorch storage class, among those ``convertedToFloat``.
     init?(torchStorage name: String) {
-        guard let type = Self.allCases.first(where: { $0.torchStorageName == name }) else { return nil }
+        guard let type = Self.convertedToFloat.first(where: { $0.torchStorageName == name }) else { return nil }
         self = type
     }
 
@@ -81,6 +108,10 @@ enum StoredElementType: String, CaseIterable, Sendable {
             for index in 0..<count { destination[index] = Float(Int64(bitPattern: word(index, as: UInt64.self))) }
         case .int32:
             for index in 0..<count { destination[index] = Float(Int32(bitPattern: word(index, as: UInt32.self))) }
+        case .int8:
+            for index in 0..<count { destination[index] = Float(source.load(fromByteOffset: index, as: Int8.self)) }
+        case .uint8:
+            for index in 0..<count { destination[index] = Float(source.load(fromByteOffset: index, as: UInt8.self)) }
         }
     }
 
