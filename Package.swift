@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["MobileNetNN", "MobileNetIO", "MobileNetData", "MobileNetModels", "MobileNetPretrained"]
         ),
         // Post-training int8: calibration, the quantized graph, the int8 model.
-        .target(name: "MobileNetQuantization", dependencies: ["MobileNetModels"]),
+        .target(name: "MobileNetQuantization", dependencies: ["MobileNetModels", "MobileNetIO"]),
         .target(
             name: "MobileNet",
             dependencies: [

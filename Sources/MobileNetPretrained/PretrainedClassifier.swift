@@ -17,8 +17,9 @@ import MobileNetTensor
 /// gives them to a caller that needs them (training, the unfused reference path).
 public final class PretrainedClassifier {
     public let configuration: ModelConfiguration
-    /// The weights compiled for fast inference (batch norm folded, fused oneDNN primitives).
-    public let inference: InferenceModel
+    /// The weights compiled for fast inference (batch norm folded, fused oneDNN primitives; in
+    /// int8 for a quantized model).
+    public let session: InferenceSession
     public let preprocessing: ImagePreprocessing
     public let labels: [String]
 
@@ -37,9 +38,15 @@ public final class PretrainedClassifier {
 
     /// A classifier for a model in memory; the model is lowered into the inference path, which
     /// does not follow later changes to it.
-    public init(model: any ImageClassifier, preprocessing: ImagePreprocessing) throws {
-        configuration = model.configuration
-        inference = try InferenceModel(model)
+    public convenience init(model: any ImageClassifier, preprocessing: ImagePreprocessing) throws {
+        try self.init(session: InferenceModel(model).session, configuration: model.configuration, preprocessing: preprocessing)
+    }
+
+    /// A classifier over a compiled session of a model of `configuration` (a quantized model's,
+    /// say: `QuantizedModel.session`).
+    public init(session: InferenceSession, configuration: ModelConfiguration, preprocessing: ImagePreprocessing) {
+        self.configuration = configuration
+        self.session = session
         self.preprocessing = preprocessing
         labels = configuration.classCount == ImageNetLabels.names.count
             ? ImageNetLabels.names
@@ -69,19 +76,24 @@ public final class PretrainedClassifier {
 
     /// Resizes and crops `image` as the weights were trained to see it.
     public func prepare(_ image: RGBImage) throws -> RGBImage {
-        let resized = try ImageTransforms.resizeShorterSide(image, to: preprocessing.resizeShorterSide)
-        return try ImageTransforms.centerCrop(resized, width: preprocessing.cropSize, height: preprocessing.cropSize)
+        try preprocessing.prepare(image)
     }
 
     /// Prepared, normalized NHWC batch `[N, crop, crop, 3]` of already prepared images.
     public func inputBatch(prepared images: [RGBImage]) throws -> Tensor {
-        try ImageTransforms.normalizedTensor(
-            images, mean: preprocessing.mean, standardDeviation: preprocessing.standardDeviation)
+        try preprocessing.batch(images)
     }
 
     /// Logits `[N, classes]` for photos of any size, in one pass through the fused inference path.
     public func logits(_ images: [RGBImage]) throws -> Tensor {
-        try inference(inputBatch(prepared: images.map(prepare)))
+        try logits(prepared: images.map(prepare))
+    }
+
+    /// Logits of photos already passed through ``prepare(_:)``.
+    public func logits(prepared images: [RGBImage]) throws -> Tensor {
+        let batch = try inputBatch(prepared: images)
+        try validateImageBatch(batch)
+        return try session.run(batch)
     }
 
     /// The `top` most probable classes of each photo, most probable first.
@@ -92,6 +104,6 @@ public final class PretrainedClassifier {
     /// The same for photos already passed through ``prepare(_:)`` (so that a caller can tell
     /// which photo a preparation error belongs to).
     public func classify(prepared images: [RGBImage], top: Int = 5) throws -> [[Prediction]] {
-        Prediction.ranked(logits: try inference(inputBatch(prepared: images)), labels: labels, top: top)
+        Prediction.ranked(logits: try logits(prepared: images), labels: labels, top: top)
     }
 }

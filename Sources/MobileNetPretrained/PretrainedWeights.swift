@@ -1,4 +1,7 @@
+import MobileNetData
+import MobileNetIO
 import MobileNetModels
+import MobileNetTensor
 
 /// How images must be prepared for a set of weights: the transform they were trained with.
 ///
@@ -20,6 +23,19 @@ public struct ImagePreprocessing: Hashable, Sendable {
     /// torchvision's ImageNet evaluation transform.
     public static let imageNet = ImagePreprocessing(
         resizeShorterSide: 256, cropSize: 224, mean: [0.485, 0.456, 0.406], standardDeviation: [0.229, 0.224, 0.225])
+}
+
+extension ImagePreprocessing {
+    /// The shorter side resized to ``resizeShorterSide``, then the centre ``cropSize`` square.
+    public func prepare(_ image: RGBImage) throws -> RGBImage {
+        let resized = try ImageTransforms.resizeShorterSide(image, to: resizeShorterSide)
+        return try ImageTransforms.centerCrop(resized, width: cropSize, height: cropSize)
+    }
+
+    /// Prepared pictures as the normalized NHWC batch a model takes.
+    public func batch(_ prepared: [RGBImage]) throws -> Tensor {
+        try ImageTransforms.normalizedTensor(prepared, mean: mean, standardDeviation: standardDeviation)
+    }
 }
 
 /// A published set of trained weights: which model they fit, how inputs must be prepared, where

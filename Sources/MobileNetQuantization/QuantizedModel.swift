@@ -18,18 +18,29 @@ public final class QuantizedModel: @unchecked Sendable {
 
     /// Quantizes `model` from `calibration`, batches of NHWC images as the model's eval
     /// preprocessing makes them; with `biasCorrection`, corrects the biases for the weights'
-    /// rounding on the same images (``BiasCorrection``). Off by default: on 45 crops of the
-    /// bundled photos, the pretrained V2 agreed with fp32 on 43 without it and 40 with it
-    /// (AVX-512 VNNI; 43 and 39 under the AVX2 cap), a difference a larger set has to settle.
+    /// rounding on the same images (``BiasCorrection``), as NNCF does by default. Measured on the
+    /// pretrained V2, top-1 agreement with fp32: on the 99 crops of BENCHMARKS.md's fidelity set
+    /// 84 with it and 80 without (AVX-512 VNNI; 82 and 77 calibrated and run under the AVX2 cap);
+    /// on `QuantizedPretrainedTests`' 45 other crops 40 with it and 43 without.
     public init(
         _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .eightBit,
-        biasCorrection: Bool = false
+        biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration
         graph = try model.inferenceGraph()
         let statistics = try CalibrationStatistics(graph: graph, batches: calibration)
         let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
         quantization = biasCorrection ? try BiasCorrection.correct(rounded, graph: graph, batches: calibration) : rounded
+        session = try InferenceSession(graph: graph, quantization: quantization)
+    }
+
+    /// A model already quantized (``QuantizedModelFile/read(contentsOf:)``).
+    ///
+    /// - Throws: ``QuantizedPlanError`` if `quantization` does not fit `graph`.
+    public init(configuration: ModelConfiguration, graph: InferenceGraph, quantization: GraphQuantization) throws {
+        self.configuration = configuration
+        self.graph = graph
+        self.quantization = quantization
         session = try InferenceSession(graph: graph, quantization: quantization)
     }
 

@@ -16,6 +16,11 @@ struct Classify: ParsableCommand {
     @Option(name: .long, help: "A checkpoint (.pth or .safetensors); default: the published weights from the cache.")
     var weights: String?
 
+    @Option(name: .customLong("model"), help: "A quantized model file (from `mobilenet quantize`), run in int8; it names its own model.")
+    var quantizedModel: String?
+
+    @OptionGroup var transform: EvaluationTransformOptions
+
     @Option(name: .long, help: "How many classes to list per photo.")
     var top: Int = 5
 
@@ -33,20 +38,27 @@ struct Classify: ParsableCommand {
         guard !images.isEmpty else { throw ValidationError("give at least one image") }
         // Above the class count, every class is listed.
         try FlagChecks.require("--top", top, atLeast: 1)
+        if quantizedModel != nil, weights != nil { throw ValidationError("--model and --weights exclude each other: a quantized file holds its weights") }
     }
 
     func run() throws {
         engine.apply()
         let classifier: PretrainedClassifier
-        if let weights {
+        if let quantizedModel {
+            let (int8, _) = try QuantizedModelFile.read(contentsOf: URL(fileURLWithPath: quantizedModel))
+            classifier = PretrainedClassifier(session: int8.session, configuration: int8.configuration, preprocessing: transform.preprocessing)
+        } else if let weights {
             classifier = try PretrainedClassifier(
                 configuration: model.modelConfiguration,
-                preprocessing: .imageNet, file: URL(fileURLWithPath: weights))
+                preprocessing: transform.preprocessing, file: URL(fileURLWithPath: weights))
         } else {
             guard let published = PretrainedWeights.default(for: model.variant) else {
                 throw CommandError(description: "no pretrained weights for \(model.variant) are published here; pass --weights PATH")
             }
-            classifier = try PretrainedClassifier(weights: published)
+            var weights = published
+            weights.preprocessing.resizeShorterSide = transform.resize
+            weights.preprocessing.cropSize = transform.crop
+            classifier = try PretrainedClassifier(weights: weights)
         }
         var predictions: [[Prediction]] = []
         for start in stride(from: 0, to: images.count, by: Self.photosPerBatch) {

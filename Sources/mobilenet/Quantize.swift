@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import MobileNet
+
+/// `mobilenet quantize`: post-training int8 quantization of a model, calibrated on a folder of
+/// photos through the model's evaluation preprocessing, written as a quantized model file.
+struct Quantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Quantize a model to int8 from calibration photos and write it as a file classify and bench can run (--model).")
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: "A checkpoint (.pth or .safetensors); default: the published weights from the cache.")
+    var weights: String?
+
+    @Option(name: .long, help: "A folder of calibration photos (JPEG or PNG, searched recursively, taken in name order).")
+    var calibration: String
+
+    @Option(name: .long, help: "Calibration photos to use at most, 1 to \(Self.maximumSamples).")
+    var samples: Int = 300
+
+    static let maximumSamples = 100_000
+
+    @Option(name: .long, help: "The calibration method: minmax (the mean over images of each image's extremes).")
+    var method: Method = .minmax
+
+    enum Method: String, ExpressibleByArgument, CaseIterable {
+        case minmax
+    }
+
+    @Flag(inversion: .prefixedNo, help: "Correct each layer's bias for the shift its weights' rounding causes, on the calibration photos (default: on).")
+    var biasCorrection = true
+
+    @OptionGroup var transform: EvaluationTransformOptions
+
+    @Option(name: .long, help: "The quantized model file to write (safetensors).")
+    var output: String
+
+    @Flag(name: .long, help: "Replace --output if it exists.")
+    var force = false
+
+    @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        try FlagChecks.require("--samples", samples, in: 1...Self.maximumSamples)
+        if !force, FileManager.default.fileExists(atPath: output) {
+            throw ValidationError("--output \(output) exists; pass --force to replace it")
+        }
+    }
+
+    /// Photos per calibration pass (the unfused graph keeps every layer's output of a batch).
+    static let photosPerBatch = 4
+
+    func run() throws {
+        engine.apply()
+        let configuration = model.modelConfiguration
+        let network: any ImageClassifier
+        if let weights {
+            network = try PretrainedClassifier.loadModel(configuration: configuration, file: URL(fileURLWithPath: weights))
+        } else {
+            guard let published = PretrainedWeights.default(for: model.variant), published.configuration == configuration else {
+                throw CommandError(description: "no published weights for \(configuration.architecture) α=\(configuration.widthMultiplier) with \(configuration.classCount) classes; pass --weights PATH")
+            }
+            network = try PretrainedClassifier.loadModel(configuration: configuration, file: WeightsCache.locate(published.fileName))
+        }
+        let photos = try Self.photos(in: calibration, limit: samples)
+        let preprocessing = transform.preprocessing
+        var batches: [Tensor] = []
+        for start in stride(from: 0, to: photos.count, by: Self.photosPerBatch) {
+            let prepared = try photos[start..<min(start + Self.photosPerBatch, photos.count)].map { path in
+                do {
+                    return try preprocessing.prepare(ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path)))
+                } catch let error as ImageTransformError {
+                    throw CommandError(description: "\(path): \(error)")
+                }
+            }
+            batches.append(try preprocessing.batch(prepared))
+        }
+        let quantized = try QuantizedModel(network, calibration: batches, biasCorrection: biasCorrection)
+        let recipe = QuantizedModelFile.Recipe(
+            method: method.rawValue, samples: photos.count, calibration: URL(fileURLWithPath: calibration).lastPathComponent,
+            biasCorrection: biasCorrection)
+        try QuantizedModelFile.write(quantized, recipe: recipe, to: URL(fileURLWithPath: output), overwrite: force)
+        print("wrote \(output): MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8, "
+            + "calibrated on \(photos.count) photo(s) of \(calibration) (\(method.rawValue)) on \(CPUEngine.instructionSet)")
+    }
+
+    /// The JPEG and PNG files below `folder`, in name order, at most `limit`.
+    static func photos(in folder: String, limit: Int) throws -> [String] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CommandError(description: "--calibration \(folder): not a folder")
+        }
+        guard let walker = FileManager.default.enumerator(atPath: folder) else {
+            throw CommandError(description: "--calibration \(folder): cannot be read")
+        }
+        let extensions: Set<String> = ["jpg", "jpeg", "png"]
+        let found = walker.compactMap { $0 as? String }
+            .filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            .sorted()
+        guard !found.isEmpty else {
+            throw CommandError(description: "--calibration \(folder): no JPEG or PNG photos in it")
+        }
+        return found.prefix(limit).map { URL(fileURLWithPath: folder).appendingPathComponent($0).path }
+    }
+}
+
+/// `--resize N --crop N`: the evaluation transform (shorter side resized to N, centre crop),
+/// ImageNet's 256 and 224 unless given; `--resize 224 --crop 224` passes 224x224 pictures unchanged.
+struct EvaluationTransformOptions: ParsableArguments {
+    @Option(name: .long, help: "Resize the shorter side to this many pixels before the centre crop (default 256).")
+    var resize: Int = ImagePreprocessing.imageNet.resizeShorterSide
+
+    @Option(name: .long, help: "The centre crop's side in pixels, the model's input resolution (default 224).")
+    var crop: Int = ImagePreprocessing.imageNet.cropSize
+
+    func validate() throws {
+        try FlagChecks.resolution(crop, flag: "--crop")
+        try FlagChecks.require("--resize", resize, in: crop...ModelConfiguration.maximumResolution * 4)
+    }
+
+    var preprocessing: ImagePreprocessing {
+        var preprocessing = ImagePreprocessing.imageNet
+        preprocessing.resizeShorterSide = resize
+        preprocessing.cropSize = crop
+        return preprocessing
+    }
+}
