@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetModelsTests",
-            dependencies: ["MobileNetModels", "MobileNetQuantization"],
+            dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -1,6 +1,7 @@
 import XCTest
 import MobileNetModels
 import MobileNetNN
+import MobileNetIO
 import MobileNetQuantization
 import MobileNetTensor
 
@@ -103,5 +104,93 @@ extension QuantizedModelTests {
                 XCTAssertLessThan(fast.maxAbsoluteDifference(reference), 0.5 * (reference.scalars.map(abs).max() ?? 1), "\(parallelism)")
             }
         }
+    }
+}
+
+/// The quantized model file: a round trip keeps every logit, and a foreign or damaged file is
+/// refused naming the file and the key.
+final class QuantizedModelFileTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("int8-file-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func quantized(_ architecture: Architecture = .v3Small, width: Double = 0.5) throws -> QuantizedModel {
+        let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
+        model.setTraining(false)
+        DeterministicFill.fill(model)
+        var generator = SplitMix64(seed: 3)
+        return try QuantizedModel(model, calibration: [Tensor.uniform([2, 64, 64, 3], in: -2...2, using: &generator)])
+    }
+
+    private let recipe = QuantizedModelFile.Recipe(method: "minmax", samples: 2, calibration: "random", biasCorrection: true)
+
+    func testRoundTripKeepsEveryLogitAndTheRecipe() throws {
+        for architecture in [Architecture.v1, .v2, .v3Small] {
+            let original = try quantized(architecture)
+            let url = folder.appendingPathComponent("\(architecture).safetensors")
+            try QuantizedModelFile.write(original, recipe: recipe, to: url)
+            let (loaded, recipe) = try QuantizedModelFile.read(contentsOf: url)
+            XCTAssertEqual(recipe, self.recipe)
+            XCTAssertEqual(loaded.configuration, original.configuration)
+            XCTAssertEqual(loaded.quantization.values, original.quantization.values)
+            var generator = SplitMix64(seed: 4)
+            let batch = Tensor.uniform([2, 64, 64, 3], in: -2...2, using: &generator)
+            XCTAssertEqual(try loaded(batch).scalars, try original(batch).scalars, "\(architecture)")
+            XCTAssertThrowsError(try QuantizedModelFile.write(original, recipe: recipe, to: url), "no silent overwrite")
+        }
+    }
+
+    func testForeignAndDamagedFilesAreRefusedByName() throws {
+        let original = try quantized()
+        let url = folder.appendingPathComponent("model.safetensors")
+        try QuantizedModelFile.write(original, recipe: recipe, to: url)
+        let good = try SafeTensors.readArchive(contentsOf: url)
+
+        func refusal(_ archive: SafeTensorsArchive) throws -> String {
+            let damaged = folder.appendingPathComponent("damaged-\(UUID().uuidString).safetensors")
+            try SafeTensors.write(archive, to: damaged)
+            do {
+                _ = try QuantizedModelFile.read(contentsOf: damaged)
+                return "accepted"
+            } catch {
+                XCTAssertTrue("\(error)".contains(damaged.path), "\(error) names the file")
+                return "\(error)"
+            }
+        }
+        // An ordinary float checkpoint.
+        XCTAssertTrue(try refusal(SafeTensorsArchive(tensors: ["w": .float32(.zeros([2]))])).contains("not a quantized model"))
+        var archive = good
+        archive.metadata["variant"] = "v9"
+        XCTAssertTrue(try refusal(archive).contains("\"variant\""))
+        archive = good
+        archive.metadata["width"] = "0.75"
+        XCTAssertTrue(try refusal(archive).contains("features.0.0.weight"), "another width: the shapes differ")
+        archive = good
+        archive.tensors["features.0.0.bias"] = nil
+        XCTAssertTrue(try refusal(archive).contains("no tensor \"features.0.0.bias\""))
+        archive = good
+        archive.tensors["extra"] = .int8(shape: [1], values: [0])
+        XCTAssertTrue(try refusal(archive).contains("\"extra\""))
+        archive = good
+        if case let .int8(shape, values)? = archive.tensors["features.0.0.weight"] {
+            archive.tensors["features.0.0.weight"] = .int8(shape: shape, values: [-128] + values.dropFirst())
+        }
+        XCTAssertTrue(try refusal(archive).contains("±127"))
+        archive = good
+        archive.tensors["values.scale"] = .float32(Tensor(repeating: .nan, shape: [original.quantization.values.count]))
+        XCTAssertTrue(try refusal(archive).contains("values.scale"))
+
+        // A file cut short is the reader's error, naming the file.
+        let bytes = try Data(contentsOf: url)
+        let cut = folder.appendingPathComponent("cut.safetensors")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        XCTAssertThrowsError(try QuantizedModelFile.read(contentsOf: cut)) { XCTAssertTrue("\($0)".contains(cut.path), "\($0)") }
     }
 }
