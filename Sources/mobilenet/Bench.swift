@@ -65,12 +65,19 @@ struct Bench: ParsableCommand {
         case fp32, int8
     }
 
+    @Option(name: .customLong("model"), help: "A quantized model file (from `mobilenet quantize`) to time in int8 instead; it names its own model.")
+    var quantizedModel: String?
+
+    /// int8 for a quantized model file, else `--precision`.
+    private var effectivePrecision: Precision { quantizedModel == nil ? precision : .int8 }
+
     func validate() throws {
         try FlagChecks.resolution(resolution)
         try FlagChecks.batch(batch, flag: "--batch", resolution: resolution)
         try FlagChecks.require("--iterations", iterations, in: 1...Self.maximumRuns)
         try FlagChecks.require("--warmup", warmup, in: 0...Self.maximumRuns)
         if train, profile { throw ValidationError("--profile times inference steps; it cannot be combined with --train") }
+        if train, quantizedModel != nil { throw ValidationError("--model is an int8 inference model; --train times fp32 training") }
         for (flag, given) in [("--svg", svg != nil), ("--peak-gflops", peakGflops != nil), ("--peak-gbps", peakGbps != nil)] where given && !profile {
             throw ValidationError("\(flag) needs --profile")
         }
@@ -107,7 +114,7 @@ struct Bench: ParsableCommand {
         let report = Report(
             mode: train ? "train" : "inference", variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
             threads: CPUEngine.threadCount, parallelism: train ? nil : effectiveParallelism.rawValue,
-            precision: precision.rawValue, instructionSet: CPUEngine.instructionSet, iterations: iterations, isa: CPUEngine.instructionSet,
+            precision: effectivePrecision.rawValue, instructionSet: CPUEngine.instructionSet, iterations: iterations, isa: CPUEngine.instructionSet,
             latencyMsP50: Self.percentile(latencies, 0.5), latencyMsP90: Self.percentile(latencies, 0.9),
             latencyMsMin: latencies[0],
             imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
@@ -133,7 +140,7 @@ struct Bench: ParsableCommand {
             guard let measured = MachinePeak.measure(threads: CPUEngine.threadCount) else {
                 throw ValidationError("cannot measure this CPU's peak (the loops need x86-64 with AVX2); pass --peak-gflops and --peak-gbps")
             }
-            let compute = precision == .int8 ? measured.int8Gigaops : measured.gigaflops
+            let compute = effectivePrecision == .int8 ? measured.int8Gigaops : measured.gigaflops
             peak = (peakGflops ?? compute, peakGbps ?? measured.gigabytesPerSecond,
                     peakGflops == nil && peakGbps == nil ? "measured" : "measured and flag")
         }
@@ -141,7 +148,7 @@ struct Bench: ParsableCommand {
             profile,
             setting: .init(
                 variant: model.variant.rawValue, width: model.width, resolution: resolution, batch: batch,
-                precision: precision.rawValue, iterations: iterations, warmup: warmup),
+                precision: effectivePrecision.rawValue, iterations: iterations, warmup: warmup),
             peak: peak)
         print(json ? try report.json() : report.table())
         if let svg { try ProfilePicture.write(report, to: svg, overwrite: force) }
@@ -161,10 +168,12 @@ struct Bench: ParsableCommand {
     /// one is calibrated on the first image of `images`.
     private func inferenceSession(_ classifier: any ImageClassifier, images: Tensor) throws -> InferenceSession {
         let session: InferenceSession
-        switch precision {
-        case .fp32:
+        switch (quantizedModel, precision) {
+        case let (file?, _):
+            session = try QuantizedModelFile.read(contentsOf: URL(fileURLWithPath: file)).model.session
+        case (nil, .fp32):
             session = try InferenceModel(classifier).session
-        case .int8:
+        case (nil, .int8):
             let pixels = images.shape[1] * images.shape[2] * images.shape[3]
             let first = try Tensor(shape: [1, images.shape[1], images.shape[2], images.shape[3]], values: Array(images.scalars.prefix(pixels)))
             session = try QuantizedModel(classifier, calibration: [first]).session
