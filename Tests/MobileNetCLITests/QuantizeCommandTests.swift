@@ -43,9 +43,31 @@ final class QuantizeCommandTests: XCTestCase {
         XCTAssertTrue((281...285).contains(first[0] ?? -1), "a cat: \(run.output)")
         XCTAssertEqual(first[1], 967, "espresso")
 
+        let bench = try MobileNetProcess.run(["bench", "--model", output, "--iterations", "2", "--warmup", "0", "--threads", "1", "--json"])
+        XCTAssertEqual(bench.status, 0, bench.error)
+        let timing = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(bench.output.utf8)) as? [String: Any])
+        XCTAssertEqual(timing["precision"] as? String, "int8")
+
         let again = try MobileNetProcess.run(["quantize", "--calibration", calibration, "--samples", "1", "--output", output])
         XCTAssertNotEqual(again.status, 0, "an existing file is not replaced without --force")
         XCTAssertTrue(again.error.contains("--force"), again.error)
+    }
+
+    func testReportListsEveryIntegerLayerWorstFirst() throws {
+        try requireWeights()
+        let calibration = Self.repository.appendingPathComponent("Examples").path
+        let output = folder.appendingPathComponent("v2.safetensors").path
+        let run = try MobileNetProcess.run(["quantize", "--calibration", calibration, "--output", output, "--report", "--json"])
+        XCTAssertEqual(run.status, 0, run.error)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], run.output)
+        XCTAssertEqual(report["images"] as? Int, 2)
+        let layers = try XCTUnwrap(report["layers"] as? [[String: Any]])
+        // V2: the image and 52 convolutions are integers; the pooled value too (the logits are float).
+        XCTAssertEqual(layers.count, 54)
+        let ratios = layers.compactMap { $0["sqnr_db"] as? Double }
+        XCTAssertEqual(ratios, ratios.sorted(), "worst first")
+        XCTAssertGreaterThan(ratios.last ?? 0, 20, "the image itself is quantized finely")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output))
     }
 
     func testBadCalibrationAndModelFilesFailWithOneLine() throws {
@@ -65,6 +87,9 @@ final class QuantizeCommandTests: XCTestCase {
             (["classify", "--model", folder.appendingPathComponent("missing.safetensors").path, photo], "missing.safetensors"),
             (["classify", "--model", foreign.path, "--weights", foreign.path, photo], "exclude each other"),
             (["classify", photo, "--crop", "16"], "--crop"),
+            (["quantize", "--calibration", empty.path, "--output", output, "--json"], "--report"),
+            (["bench", "--model", foreign.path, "--train"], "--model"),
+            (["bench", "--model", foreign.path, "--iterations", "1"], "not a quantized model"),
             (["classify", photo, "--resize", "100", "--crop", "224"], "--resize"),
         ]
         for (arguments, mention) in cases {
