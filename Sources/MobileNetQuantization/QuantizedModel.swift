@@ -36,7 +36,7 @@ public final class QuantizedModel: @unchecked Sendable {
 
     /// A model already quantized (``QuantizedModelFile/read(contentsOf:)``).
     ///
-    /// - Throws: ``QuantizedPlanError`` if `quantization` does not fit `graph`.
+    /// - Throws: ``QuantizationError`` if `quantization` does not fit `graph`.
     public init(configuration: ModelConfiguration, graph: InferenceGraph, quantization: GraphQuantization) throws {
         self.configuration = configuration
         self.graph = graph

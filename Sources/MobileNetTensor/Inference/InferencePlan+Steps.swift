@@ -111,7 +111,7 @@ extension InferencePlan {
             // The sum post-op adds into whatever the output buffer holds: start it as the shortcut.
             let shortcut = placements[residual.index]!
             guard shortcut.type == outputType else {
-                throw QuantizedPlanError.unsupportedType(step: step, expected: "a shortcut of the output's type \(outputType.rawValue)", found: shortcut.type)
+                throw QuantizationError.unsupportedType(step: step, role: "shortcut", type: shortcut.type, expected: "the output's type \(outputType.rawValue)")
             }
             if DNNL.equal(shortcut.descriptor, outputLayout), lastUses[residual.index] == step, shortcut.buffer != .callerInput {
                 pool.retain(shortcut.buffer)
@@ -137,8 +137,7 @@ extension InferencePlan {
     /// Average pooling keeps its input's type; in int8 its scale too (oneDNN 2.x pooling takes no scales).
     func compilePooling(source: Placement, sourceStep: Int, step: Int) throws -> Placement {
         if let quantized, quantized.value(step) != quantized.value(sourceStep) {
-            throw QuantizedPlanError.unsupportedType(
-                step: step, expected: "pooling with its input's type and scale", found: quantized.value(step).type)
+            throw QuantizationError.poolStorageMismatch(step: step, input: quantized.value(sourceStep), output: quantized.value(step))
         }
         let (batch, channels, height, width) = (source.dimensions[0], source.dimensions[1], source.dimensions[2], source.dimensions[3])
         let outputDimensions = [batch, channels, 1, 1]
@@ -162,8 +161,8 @@ extension InferencePlan {
         var scales = DNNL.Scales()
         if let quantized, quantized.value(step).type != .float32 {
             guard quantized.value(step).type == source.type, scale.type == .float32 else {
-                throw QuantizedPlanError.unsupportedType(
-                    step: step, expected: "\(source.type.rawValue) scaled by a float32 gate", found: quantized.value(step).type)
+                throw QuantizationError.unsupportedType(
+                    step: step, role: "destination", type: quantized.value(step).type, expected: "\(source.type.rawValue), scaled by a float32 gate")
             }
             scales.arguments = [(DNNL_ARG_SRC_0, quantized.value(sourceStep).scale / quantized.value(step).scale)]
         }

@@ -55,7 +55,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// A session that runs `graph` in int8 as `quantization` says: oneDNN's int8 convolutions,
     /// the same plans per input shape and the same batch scheduling as in fp32.
     ///
-    /// - Throws: ``QuantizedPlanError`` if `quantization` does not describe `graph`.
+    /// - Throws: ``QuantizationError`` if `quantization` does not describe `graph`.
     public init(graph: InferenceGraph, quantization: GraphQuantization) throws {
         self.graph = graph
         quantized = try QuantizedParameters(quantization, graph: graph)

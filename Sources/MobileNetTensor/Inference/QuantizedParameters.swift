@@ -17,7 +17,7 @@ final class QuantizedParameters {
     init(_ quantization: GraphQuantization, graph: InferenceGraph) throws {
         self.quantization = quantization
         guard quantization.values.count == graph.steps.count else {
-            throw QuantizedPlanError.valueCount(expected: graph.steps.count, found: quantization.values.count)
+            throw QuantizationError.valueCount(expected: graph.steps.count, actual: quantization.values.count)
         }
         for (index, step) in graph.steps.enumerated() {
             let source: InferenceGraph.Value
@@ -28,11 +28,12 @@ final class QuantizedParameters {
             case .input, .globalAveragePool, .multiplyChannels:
                 continue
             }
-            guard let layer = quantization.layers[index] else { throw QuantizedPlanError.missingLayer(step: index) }
-            guard layer.weights.count == weightCount, layer.weightScales.count == outputs, layer.bias.count == outputs else {
-                throw QuantizedPlanError.layerSize(
-                    step: index, expected: "\(weightCount) weights, \(outputs) scales and biases",
-                    found: "\(layer.weights.count), \(layer.weightScales.count) and \(layer.bias.count)")
+            guard let layer = quantization.layers[index] else { throw QuantizationError.missingLayer(step: index) }
+            for (parameter, expected, actual) in [
+                ("weights", weightCount, layer.weights.count), ("weightScales", outputs, layer.weightScales.count),
+                ("bias", outputs, layer.bias.count),
+            ] where expected != actual {
+                throw QuantizationError.layerSize(step: index, parameter: parameter, expected: expected, actual: actual)
             }
             let sourceScale = quantization.values[source.index].scale
             layers[index] = Layer(
@@ -50,23 +51,5 @@ final class QuantizedParameters {
         let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
         values.withUnsafeBytes { UnsafeMutableRawPointer(storage.pointer).copyMemory(from: $0.baseAddress!, byteCount: bytes) }
         return storage
-    }
-}
-
-/// A ``GraphQuantization`` that does not fit the graph it was given with.
-public enum QuantizedPlanError: Error, Hashable, Sendable, CustomStringConvertible {
-    case valueCount(expected: Int, found: Int)
-    case missingLayer(step: Int)
-    case layerSize(step: Int, expected: String, found: String)
-    /// A value of a type the step cannot take or produce in int8.
-    case unsupportedType(step: Int, expected: String, found: DType)
-
-    public var description: String {
-        switch self {
-        case let .valueCount(expected, found): "the quantization describes \(found) values; the graph has \(expected)"
-        case let .missingLayer(step): "step \(step) has no integer weights"
-        case let .layerSize(step, expected, found): "step \(step): expected \(expected), found \(found)"
-        case let .unsupportedType(step, expected, found): "step \(step): expected \(expected), found \(found.rawValue)"
-        }
     }
 }
