@@ -23,12 +23,12 @@ public final class QuantizedModel: @unchecked Sendable {
     /// 84 with it and 80 without (AVX-512 VNNI; 82 and 77 calibrated and run under the AVX2 cap);
     /// on `QuantizedPretrainedTests`' 45 other crops 40 with it and 43 without.
     public init(
-        _ model: any ImageClassifier, calibration: [Tensor], weightRange: GraphQuantization.WeightRange = .eightBit,
-        biasCorrection: Bool = true
+        _ model: any ImageClassifier, calibration: [Tensor], method: CalibrationMethod = .minMax,
+        weightRange: GraphQuantization.WeightRange = .eightBit, biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration
         graph = try model.inferenceGraph()
-        let statistics = try CalibrationStatistics(graph: graph, batches: calibration)
+        let statistics = try CalibrationStatistics(graph: graph, batches: calibration, method: method)
         let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
         quantization = biasCorrection ? try BiasCorrection.correct(rounded, graph: graph, batches: calibration) : rounded
         session = try InferenceSession(graph: graph, quantization: quantization)

@@ -21,11 +21,22 @@ struct Quantize: ParsableCommand {
 
     static let maximumSamples = 100_000
 
-    @Option(name: .long, help: "The calibration method: minmax (the mean over images of each image's extremes).")
+    @Option(name: .long, help: "The calibration method: minmax (the mean over images of each image's extremes), percentile (the range holding --percentile of all magnitudes) or mse (the clipping with the least squared error).")
     var method: Method = .minmax
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
-        case minmax
+        case minmax, percentile, mse
+    }
+
+    @Option(name: .long, help: "With --method percentile: the share of magnitudes the range holds, in (0.5, 1] (default 0.9999).")
+    var percentile: Double = 0.9999
+
+    private var calibrationMethod: CalibrationMethod {
+        switch method {
+        case .minmax: .minMax
+        case .percentile: .percentile(percentile)
+        case .mse: .meanSquaredError
+        }
     }
 
     @Flag(inversion: .prefixedNo, help: "Correct each layer's bias for the shift its weights' rounding causes, on the calibration photos (default: on).")
@@ -50,6 +61,7 @@ struct Quantize: ParsableCommand {
     func validate() throws {
         try FlagChecks.require("--samples", samples, in: 1...Self.maximumSamples)
         if json, !report { throw ValidationError("--json needs --report") }
+        guard percentile > 0.5, percentile <= 1 else { throw ValidationError("--percentile must be in (0.5, 1], got \(percentile)") }
         if !force, FileManager.default.fileExists(atPath: output) {
             throw ValidationError("--output \(output) exists; pass --force to replace it")
         }
@@ -83,9 +95,9 @@ struct Quantize: ParsableCommand {
             }
             batches.append(try preprocessing.batch(prepared))
         }
-        let quantized = try QuantizedModel(network, calibration: batches, biasCorrection: biasCorrection)
+        let quantized = try QuantizedModel(network, calibration: batches, method: calibrationMethod, biasCorrection: biasCorrection)
         let recipe = QuantizedModelFile.Recipe(
-            method: method.rawValue, samples: photos.count, calibration: URL(fileURLWithPath: calibration).lastPathComponent,
+            method: method == .percentile ? "percentile \(percentile)" : method.rawValue, samples: photos.count, calibration: URL(fileURLWithPath: calibration).lastPathComponent,
             biasCorrection: biasCorrection)
         try QuantizedModelFile.write(quantized, recipe: recipe, to: URL(fileURLWithPath: output), overwrite: force)
         if report {

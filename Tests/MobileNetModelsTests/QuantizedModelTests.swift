@@ -2,7 +2,7 @@ import XCTest
 import MobileNetModels
 import MobileNetNN
 import MobileNetIO
-import MobileNetQuantization
+@testable import MobileNetQuantization
 import MobileNetTensor
 
 /// int8 inference for every family: calibration, the quantized graph's choices, and the fused
@@ -192,5 +192,51 @@ final class QuantizedModelFileTests: XCTestCase {
         let cut = folder.appendingPathComponent("cut.safetensors")
         try bytes.prefix(bytes.count / 2).write(to: cut)
         XCTAssertThrowsError(try QuantizedModelFile.read(contentsOf: cut)) { XCTAssertTrue("\($0)".contains(cut.path), "\($0)") }
+    }
+}
+
+/// The calibration methods' thresholds on histograms whose answer is known.
+final class CalibrationMethodTests: XCTestCase {
+    /// `count` magnitudes spread evenly over [0, 1), and one of 100: the histogram over [0, 100].
+    private func histogram(uniform count: Double) -> [Double] {
+        var bins = [Double](repeating: 0, count: CalibrationStatistics.bins)
+        let inside = CalibrationStatistics.bins / 100 // the bins below 1
+        for bin in 0..<inside { bins[bin] = count / Double(inside) }
+        bins[bins.count - 1] += 1
+        return bins
+    }
+
+    func testPercentileClipsTheRareLargest() {
+        let threshold = CalibrationStatistics.threshold(histogram(uniform: 100_000), largest: 100, levels: 255, method: .percentile(0.9999))
+        XCTAssertEqual(threshold, 1, accuracy: 100 / Float(CalibrationStatistics.bins), "the outlier saturates")
+        XCTAssertEqual(CalibrationStatistics.threshold(histogram(uniform: 100_000), largest: 100, levels: 255, method: .percentile(1)), 100)
+    }
+
+    /// One value of 100 clipped to `t` costs (100 − t)²; the others round with steps of t/255 and
+    /// cost N·(t/255)²/12. The sum is least at t = 100 / (1 + N / (12 · 255²)): 88.6 for N = 10⁵,
+    /// 43.8 for N = 10⁶ (the candidates are 100/256 apart).
+    func testMeanSquaredErrorWeighsClippingAgainstRounding() {
+        for count in [100_000.0, 1_000_000.0] {
+            let optimum = Float(100 / (1 + count / (12 * 255 * 255)))
+            let threshold = CalibrationStatistics.threshold(histogram(uniform: count), largest: 100, levels: 255, method: .meanSquaredError)
+            XCTAssertEqual(threshold, optimum, accuracy: 100 / 256, "N = \(count)")
+        }
+    }
+
+    func testEveryMethodQuantizesAModel() throws {
+        let model = try makeModel(ModelConfiguration(.v3Small, widthMultiplier: 0.5, classCount: 10), seed: nil)
+        model.setTraining(false)
+        DeterministicFill.fill(model)
+        var generator = SplitMix64(seed: 5)
+        let calibration = [Tensor.uniform([2, 64, 64, 3], in: -2...2, using: &generator)]
+        let batch = Tensor.uniform([2, 64, 64, 3], in: -2...2, using: &generator)
+        let fp32 = try InferenceModel(model)(batch)
+        var scales: [[Float]] = []
+        for method in [CalibrationMethod.minMax, .percentile(0.999), .meanSquaredError] {
+            let int8 = try QuantizedModel(model, calibration: calibration, method: method)
+            scales.append(int8.quantization.values.map(\.scale))
+            XCTAssertLessThan(try int8(batch).maxAbsoluteDifference(fp32), 0.5 * (fp32.scalars.map(abs).max() ?? 1), "\(method)")
+        }
+        XCTAssertNotEqual(scales[0], scales[1], "percentile changes ranges")
     }
 }
