@@ -17,13 +17,14 @@ public final class QuantizedModel: @unchecked Sendable {
     public let session: InferenceSession
 
     /// Quantizes `model` from `calibration`, batches of NHWC images as the model's eval
-    /// preprocessing makes them; with `biasCorrection`, corrects the biases for the weights'
+    /// preprocessing makes them, with `method` (the 99.99th percentile of magnitudes unless
+    /// given: on the fidelity set it beat min-max on both ISAs, BENCHMARKS.md); with `biasCorrection`, corrects the biases for the weights'
     /// rounding on the same images (``BiasCorrection``), as NNCF does by default. Measured on the
     /// pretrained V2, top-1 agreement with fp32: on the 99 crops of BENCHMARKS.md's fidelity set
     /// 84 with it and 80 without (AVX-512 VNNI; 82 and 77 calibrated and run under the AVX2 cap);
     /// on `QuantizedPretrainedTests`' 45 other crops 40 with it and 43 without.
     public init(
-        _ model: any ImageClassifier, calibration: [Tensor], method: CalibrationMethod = .minMax,
+        _ model: any ImageClassifier, calibration: [Tensor], method: CalibrationMethod = .percentile(0.9999),
         weightRange: GraphQuantization.WeightRange = .eightBit, biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration

@@ -21,8 +21,8 @@ struct Quantize: ParsableCommand {
 
     static let maximumSamples = 100_000
 
-    @Option(name: .long, help: "The calibration method: minmax (the mean over images of each image's extremes), percentile (the range holding --percentile of all magnitudes) or mse (the clipping with the least squared error).")
-    var method: Method = .minmax
+    @Option(name: .long, help: "The calibration method: percentile (the range holding --percentile of all magnitudes; the default), minmax (the mean over images of each image's extremes) or mse (the clipping with the least squared error).")
+    var method: Method = .percentile
 
     enum Method: String, ExpressibleByArgument, CaseIterable {
         case minmax, percentile, mse
