@@ -91,16 +91,12 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        if !train, batch == 1, CPUEngine.threadCount > 1,
-           ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"]?.lowercased() == "passive" {
-            FileHandle.standardError.write(Data(
-                "note: OMP_WAIT_POLICY=passive wakes a sleeping thread for every layer; unset it for the lowest latency\n".utf8))
-        }
         let classifier = try loadModel()
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
         if profile { return try runProfile(classifier, images: images) }
         let step = try train ? trainingStep(classifier, images: images, using: &generator) : inferenceStep(classifier, images: images)
+        noteWaitPolicy()
 
         for _ in 0..<warmup { try step() }
         var latencies: [Double] = []
@@ -131,9 +127,20 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// Warns that passive OpenMP threads slow batch 1; said once everything has loaded, so that
+    /// a failure stays the one line it should be.
+    private func noteWaitPolicy() {
+        if !train, batch == 1, CPUEngine.threadCount > 1,
+           ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"]?.lowercased() == "passive" {
+            FileHandle.standardError.write(Data(
+                "note: OMP_WAIT_POLICY=passive wakes a sleeping thread for every layer; unset it for the lowest latency\n".utf8))
+        }
+    }
+
     /// `--profile`: every step timed, against the peak measured here (or given).
     private func runProfile(_ classifier: any ImageClassifier, images: Tensor) throws {
         let session = try inferenceSession(classifier, images: images)
+        noteWaitPolicy()
         let (profile, _) = try session.profile(images, warmup: warmup, iterations: iterations)
         var peak = (gflops: peakGflops ?? 0, gbps: peakGbps ?? 0, source: "flag")
         if peakGflops == nil || peakGbps == nil {
