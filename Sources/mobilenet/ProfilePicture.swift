@@ -69,7 +69,9 @@ enum ProfilePicture {
         func px(_ intensity: Double) -> Double { x0 + w * (log10(intensity) - xRange.0) / (xRange.1 - xRange.0) }
         func py(_ gflops: Double) -> Double { y0 + h - h * (log10(gflops) - yRange.0) / (yRange.1 - yRange.0) }
 
-        canvas.text("Roofline: achieved GFLOP/s against arithmetic intensity (steps with multiply-adds)", at: (x0 - 60, y0 - 30), size: 13, bold: true)
+        // int8 steps do integer operations: the same axes, in GOP/s against the int8 peak.
+        let rate = report.precision == "int8" ? "GOP/s" : "GFLOP/s"
+        canvas.text("Roofline: achieved \(rate) against arithmetic intensity (steps with multiply-adds)", at: (x0 - 60, y0 - 30), size: 13, bold: true)
         canvas.text(
             "ceilings measured here: FMA loops (compute) and reads from DRAM (memory); a step whose data stay in cache can sit above the memory line; dot area = share of time",
             at: (x0 - 60, y0 - 12), size: 10, fill: "#555")
@@ -84,8 +86,8 @@ enum ProfilePicture {
             canvas.line(from: (x0, y), to: (x0 + w, y), stroke: "#eee")
             canvas.text(Self.decade(decade), at: (x0 - 6, y + 4), size: 10, anchor: .end)
         }
-        canvas.text("FLOP per byte moved (inputs + weights + output)", at: (x0 + w / 2, y0 + h + 32), size: 11, anchor: .middle)
-        canvas.text("GFLOP/s", at: (x0 - 44, y0 + h / 2), size: 11, anchor: .middle, rotation: -90)
+        canvas.text(report.precision == "int8" ? "operations per byte moved (inputs + weights + output)" : "FLOP per byte moved (inputs + weights + output)", at: (x0 + w / 2, y0 + h + 32), size: 11, anchor: .middle)
+        canvas.text(rate, at: (x0 - 44, y0 + h / 2), size: 11, anchor: .middle, rotation: -90)
 
         // The ceilings: memory (intensity × GB/s) up to the ridge, then compute.
         let ridge = report.peakGflops / report.peakGbps
@@ -94,7 +96,7 @@ enum ProfilePicture {
         canvas.polyline(
             [(px(memoryStart), py(memoryStart * report.peakGbps)), (px(ridge), py(report.peakGflops)), (px(end), py(report.peakGflops))],
             stroke: "#333", width: 1.5)
-        canvas.text(String(format: "compute %.0f GFLOP/s", report.peakGflops), at: (px(end) - 4, py(report.peakGflops) - 6), size: 10, anchor: .end)
+        canvas.text(String(format: "compute %.0f ", report.peakGflops) + rate, at: (px(end) - 4, py(report.peakGflops) - 6), size: 10, anchor: .end)
         canvas.text(
             String(format: "memory %.1f GB/s", report.peakGbps), at: (px(memoryStart) + 6, py(memoryStart * report.peakGbps) - 8), size: 10)
 
