@@ -12,13 +12,16 @@ public enum BiasCorrection {
     public static func correct(
         _ quantization: GraphQuantization, graph: InferenceGraph, batches: [Tensor]
     ) throws -> GraphQuantization {
+        // The integer weights times their scales, once per layer for every batch.
+        let approximations = Dictionary(uniqueKeysWithValues: quantization.layers.compactMap { index, layer in
+            graph.steps[index].layer.map { (index, dequantized(layer, like: $0.weight)) }
+        })
         var shifts: [Int: [Double]] = [:]
         var positions: [Int: Int] = [:]
         for batch in batches {
             let values = try graph.values(batch)
             for (index, step) in graph.steps.enumerated() {
-                guard let layer = quantization.layers[index] else { continue }
-                let approximate = dequantized(layer, like: weightOf(step))
+                guard let layer = quantization.layers[index], let approximate = approximations[index] else { continue }
                 let (exact, rounded): (Tensor, Tensor)
                 switch step {
                 case let .convolution(x, weight, _, geometry, _):
@@ -46,11 +49,12 @@ public enum BiasCorrection {
         var corrected = quantization
         for (index, sums) in shifts {
             guard var layer = corrected.layers[index], let count = positions[index], count > 0,
-                  case let .some(bias) = biasOf(graph.steps[index]) else { continue }
-            let source = step(graph.steps[index]).map { quantization.values[$0.index].scale } ?? 1
+                  let (input, _, bias) = graph.steps[index].layer else { continue }
+            let source = Double(quantization.values[input.index].scale)
+            let floatBias = bias.scalars
             layer.bias = (0..<layer.bias.count).map { channel in
-                let shifted = Double(bias[channel]) + sums[channel] / Double(count)
-                let scale = Double(source) * Double(layer.weightScales[channel])
+                let shifted = Double(floatBias[channel]) + sums[channel] / Double(count)
+                let scale = source * Double(layer.weightScales[channel])
                 return Int32(clamping: Int64((shifted / scale).rounded(.toNearestOrEven)))
             }
             corrected.layers[index] = layer
@@ -62,26 +66,5 @@ public enum BiasCorrection {
     static func dequantized(_ layer: GraphQuantization.Layer, like weight: Tensor) -> Tensor {
         let perChannel = layer.weights.count / max(layer.weightScales.count, 1)
         return Tensor(shape: weight.shape) { offset in Float(layer.weights[offset]) * layer.weightScales[offset / perChannel] }
-    }
-
-    private static func weightOf(_ step: InferenceGraph.Step) -> Tensor {
-        switch step {
-        case let .convolution(_, weight, _, _, _), let .linear(_, weight, _, _): weight
-        case .input, .globalAveragePool, .multiplyChannels: Tensor.zeros([0])
-        }
-    }
-
-    private static func biasOf(_ step: InferenceGraph.Step) -> [Float]? {
-        switch step {
-        case let .convolution(_, _, bias, _, _), let .linear(_, _, bias, _): bias.scalars
-        case .input, .globalAveragePool, .multiplyChannels: nil
-        }
-    }
-
-    private static func step(_ step: InferenceGraph.Step) -> InferenceGraph.Value? {
-        switch step {
-        case let .convolution(x, _, _, _, _), let .linear(x, _, _, _): x
-        case .input, .globalAveragePool, .multiplyChannels: nil
-        }
     }
 }

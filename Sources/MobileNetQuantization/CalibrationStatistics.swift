@@ -33,6 +33,8 @@ public struct CalibrationStatistics: Sendable {
     public init(graph: InferenceGraph, batches: [Tensor], method: CalibrationMethod = .minMax) throws {
         var minimumSums = [Double](repeating: 0, count: graph.steps.count)
         var maximumSums = minimumSums
+        // The largest magnitude of each value over all images: the histogram methods' range.
+        var largest = [Float](repeating: 0, count: graph.steps.count)
         var samples = 0
         for batch in batches {
             let values = try graph.values(batch)
@@ -46,6 +48,7 @@ public struct CalibrationStatistics: Sendable {
                         let (low, high) = Self.extremes(UnsafeBufferPointer(rebasing: elements[(image * perImage)..<((image + 1) * perImage)]))
                         minimumSums[index] += Double(low)
                         maximumSums[index] += Double(high)
+                        largest[index] = Swift.max(largest[index], abs(low), abs(high))
                     }
                 }
             }
@@ -56,7 +59,7 @@ public struct CalibrationStatistics: Sendable {
         }
         self.samples = samples
         if method != .minMax {
-            try refine(graph: graph, batches: batches, method: method)
+            try refine(graph: graph, batches: batches, largest: largest, method: method)
         }
     }
 
@@ -64,27 +67,19 @@ public struct CalibrationStatistics: Sendable {
     static let bins = 2048
 
     /// A second pass for the histogram methods: per value, a histogram of `|x|` over
-    /// `[0, largest]` of all images, then the clipping threshold the method picks. A value never
-    /// negative (mean minimum ≥ 0) keeps 0 as its lower end and is measured against 255 levels,
-    /// the others against ±127.
-    private mutating func refine(graph: InferenceGraph, batches: [Tensor], method: CalibrationMethod) throws {
-        var largest = [Float](repeating: 0, count: ranges.count)
+    /// `[0, largest]` (`largest` from the first pass, over all images), then the clipping
+    /// threshold the method picks. A value never negative (mean minimum ≥ 0) keeps 0 as its lower
+    /// end and is measured against 255 levels, the others against ±127.
+    private mutating func refine(graph: InferenceGraph, batches: [Tensor], largest: [Float], method: CalibrationMethod) throws {
         var histograms = [[Double]](repeating: [], count: ranges.count)
-        for pass in 0..<2 {
-            for batch in batches where batch.shape[0] > 0 {
-                let values = try graph.values(batch)
-                for (index, value) in values.enumerated() {
-                    value.withUnsafeBufferPointer { elements in
-                        if pass == 0 {
-                            let (low, high) = Self.extremes(elements)
-                            largest[index] = Swift.max(largest[index], abs(low), abs(high))
-                        } else if largest[index] > 0 {
-                            if histograms[index].isEmpty { histograms[index] = [Double](repeating: 0, count: Self.bins) }
-                            let perBin = Float(Self.bins) / largest[index]
-                            for element in elements {
-                                histograms[index][Swift.min(Self.bins - 1, Int(abs(element) * perBin))] += 1
-                            }
-                        }
+        for batch in batches where batch.shape[0] > 0 {
+            let values = try graph.values(batch)
+            for (index, value) in values.enumerated() where largest[index] > 0 {
+                if histograms[index].isEmpty { histograms[index] = [Double](repeating: 0, count: Self.bins) }
+                let perBin = Float(Self.bins) / largest[index]
+                value.withUnsafeBufferPointer { elements in
+                    for element in elements {
+                        histograms[index][Swift.min(Self.bins - 1, Int(abs(element) * perBin))] += 1
                     }
                 }
             }

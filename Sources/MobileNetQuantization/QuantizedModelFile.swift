@@ -141,10 +141,7 @@ public enum QuantizedModelFile {
 
     /// The weight shape and output channels of a convolution or linear step; nil for the rest.
     private static func shapes(of step: InferenceGraph.Step) -> (Shape, Int)? {
-        switch step {
-        case let .convolution(_, weight, _, _, _), let .linear(_, weight, _, _): (weight.shape, weight.shape[0])
-        case .input, .globalAveragePool, .multiplyChannels: nil
-        }
+        step.layer.map { ($0.weight.shape, $0.weight.shape[0]) }
     }
 
     private static func typeCode(_ type: DType) -> UInt8 {

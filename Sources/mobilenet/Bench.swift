@@ -91,11 +91,10 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        let classifier = try loadModel()
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
-        if profile { return try runProfile(classifier, images: images) }
-        let step = try train ? trainingStep(classifier, images: images, using: &generator) : inferenceStep(classifier, images: images)
+        if profile { return try runProfile(images: images) }
+        let step = try train ? trainingStep(loadModel(), images: images, using: &generator) : inferenceStep(images: images)
         noteWaitPolicy()
 
         for _ in 0..<warmup { try step() }
@@ -138,8 +137,8 @@ struct Bench: ParsableCommand {
     }
 
     /// `--profile`: every step timed, against the peak measured here (or given).
-    private func runProfile(_ classifier: any ImageClassifier, images: Tensor) throws {
-        let session = try inferenceSession(classifier, images: images)
+    private func runProfile(images: Tensor) throws {
+        let session = try inferenceSession(images: images)
         noteWaitPolicy()
         let (profile, _) = try session.profile(images, warmup: warmup, iterations: iterations)
         var peak = (gflops: peakGflops ?? 0, gbps: peakGbps ?? 0, source: "flag")
@@ -166,24 +165,25 @@ struct Bench: ParsableCommand {
         batch > 1 && CPUEngine.threadCount > 1 ? parallelism : .primitives
     }
 
-    private func inferenceStep(_ classifier: any ImageClassifier, images: Tensor) throws -> () throws -> Void {
-        let session = try inferenceSession(classifier, images: images)
+    private func inferenceStep(images: Tensor) throws -> () throws -> Void {
+        let session = try inferenceSession(images: images)
         return { _ = try session.run(images) }
     }
 
     /// The fused session of `--precision`, spreading a batch as `--parallelism` says. An int8
-    /// one is calibrated on the first image of `images`.
-    private func inferenceSession(_ classifier: any ImageClassifier, images: Tensor) throws -> InferenceSession {
+    /// one is calibrated on the first image of `images`. The float model is loaded only for
+    /// `--precision`: a `--model` file holds all it runs (so the peak RSS is the int8 model's alone).
+    private func inferenceSession(images: Tensor) throws -> InferenceSession {
         let session: InferenceSession
         switch (quantizedModel, precision) {
         case let (file?, _):
             session = try QuantizedModelFile.read(contentsOf: URL(fileURLWithPath: file)).model.session
         case (nil, .fp32):
-            session = try InferenceModel(classifier).session
+            session = try InferenceModel(loadModel()).session
         case (nil, .int8):
             let pixels = images.shape[1] * images.shape[2] * images.shape[3]
             let first = try Tensor(shape: [1, images.shape[1], images.shape[2], images.shape[3]], values: Array(images.scalars.prefix(pixels)))
-            session = try QuantizedModel(classifier, calibration: [first]).session
+            session = try QuantizedModel(loadModel(), calibration: [first]).session
         }
         session.batchParallelism = parallelism == .images ? .acrossImages : .withinPrimitives
         return session

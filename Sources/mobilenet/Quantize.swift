@@ -158,9 +158,8 @@ struct Quantize: ParsableCommand {
         guard let walker = FileManager.default.enumerator(atPath: folder) else {
             throw CommandError(description: "--calibration \(folder): cannot be read")
         }
-        let extensions: Set<String> = ["jpg", "jpeg", "png"]
         let found = walker.compactMap { $0 as? String }
-            .filter { extensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            .filter { ImageFolder.imageExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
             .sorted()
         guard !found.isEmpty else {
             throw CommandError(description: "--calibration \(folder): no JPEG or PNG photos in it")

@@ -188,6 +188,14 @@ public struct InferenceGraph: Sendable {
 }
 
 extension InferenceGraph.Step {
+    /// A convolution's or linear step's input, weight and bias; nil for the other steps.
+    public var layer: (input: InferenceGraph.Value, weight: Tensor, bias: Tensor)? {
+        switch self {
+        case let .convolution(x, weight, bias, _, _), let .linear(x, weight, bias, _): (x, weight, bias)
+        case .input, .globalAveragePool, .multiplyChannels: nil
+        }
+    }
+
     /// The values this step reads.
     public var inputs: [InferenceGraph.Value] {
         func postInputs(_ post: [InferenceGraph.PostOperation]) -> [InferenceGraph.Value] {

@@ -20,14 +20,8 @@ final class QuantizedParameters {
             throw QuantizationError.valueCount(expected: graph.steps.count, actual: quantization.values.count)
         }
         for (index, step) in graph.steps.enumerated() {
-            let source: InferenceGraph.Value
-            let weightCount: Int, outputs: Int
-            switch step {
-            case let .convolution(x, weight, _, _, _), let .linear(x, weight, _, _):
-                (source, weightCount, outputs) = (x, weight.elementCount, weight.shape[0])
-            case .input, .globalAveragePool, .multiplyChannels:
-                continue
-            }
+            guard let (source, weight, _) = step.layer else { continue }
+            let (weightCount, outputs) = (weight.elementCount, weight.shape[0])
             guard let layer = quantization.layers[index] else { throw QuantizationError.missingLayer(step: index) }
             for (parameter, expected, actual) in [
                 ("weights", weightCount, layer.weights.count), ("weightScales", outputs, layer.weightScales.count),
