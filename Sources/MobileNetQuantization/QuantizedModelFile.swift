@@ -27,13 +27,24 @@ public enum QuantizedModelFile {
         /// The instruction set oneDNN used when the file was made (int8 results are exact with
         /// VNNI, see ``CPUEngine/hasInt8DotProduct``).
         public var instructionSet: String
+        /// The calibration images' side, the resolution the model is meant to run at (what
+        /// `mobilenet evaluate --model` feeds it); nil in files that do not record it.
+        public var resolution: Int?
+        /// The seed of the training run the model came from (its picture folder's validation
+        /// split), where it was quantized from a run.
+        public var trainingSeed: UInt64?
 
-        public init(method: String, samples: Int, calibration: String, biasCorrection: Bool, instructionSet: String = CPUEngine.instructionSet) {
+        public init(
+            method: String, samples: Int, calibration: String, biasCorrection: Bool, instructionSet: String = CPUEngine.instructionSet,
+            resolution: Int? = nil, trainingSeed: UInt64? = nil
+        ) {
             self.method = method
             self.samples = samples
             self.calibration = calibration
             self.biasCorrection = biasCorrection
             self.instructionSet = instructionSet
+            self.resolution = resolution
+            self.trainingSeed = trainingSeed
         }
     }
 
@@ -51,13 +62,15 @@ public enum QuantizedModelFile {
         tensors["values.type"] = .uint8(shape: [quantization.values.count], values: quantization.values.map { typeCode($0.type) })
         tensors["values.scale"] = .float32(try Tensor(shape: [quantization.values.count], values: quantization.values.map(\.scale)))
         let configuration = model.configuration
-        let metadata = [
+        var metadata = [
             "format": format, "version": version,
             "variant": configuration.architecture.rawValue, "width": String(configuration.widthMultiplier),
             "classes": String(configuration.classCount), "weight_range": quantization.weightRange.rawValue,
             "method": recipe.method, "samples": String(recipe.samples), "calibration": recipe.calibration,
             "bias_correction": String(recipe.biasCorrection), "isa": recipe.instructionSet,
         ]
+        if let resolution = recipe.resolution { metadata["resolution"] = String(resolution) }
+        if let seed = recipe.trainingSeed { metadata["training_seed"] = String(seed) }
         try SafeTensors.write(SafeTensorsArchive(tensors: tensors, metadata: metadata), to: url, overwrite: overwrite)
     }
 
@@ -93,9 +106,26 @@ public enum QuantizedModelFile {
         guard let weightRange = GraphQuantization.WeightRange(rawValue: try field("weight_range")) else {
             throw QuantizedModelFileError.badMetadata(file: file, key: "weight_range", expected: "eightBit or sevenBit", found: metadata["weight_range"]!)
         }
+        var resolution: Int?
+        if let text = metadata["resolution"] {
+            guard let side = Int(text), (ModelConfiguration.minimumResolution...ModelConfiguration.maximumResolution).contains(side) else {
+                throw QuantizedModelFileError.badMetadata(
+                    file: file, key: "resolution",
+                    expected: "an integer in \(ModelConfiguration.minimumResolution)...\(ModelConfiguration.maximumResolution)", found: text)
+            }
+            resolution = side
+        }
+        var trainingSeed: UInt64?
+        if let text = metadata["training_seed"] {
+            guard let seed = UInt64(text) else {
+                throw QuantizedModelFileError.badMetadata(file: file, key: "training_seed", expected: "an unsigned 64-bit integer", found: text)
+            }
+            trainingSeed = seed
+        }
         let recipe = Recipe(
             method: try field("method"), samples: Int(try field("samples")) ?? 0, calibration: try field("calibration"),
-            biasCorrection: try field("bias_correction") == "true", instructionSet: try field("isa"))
+            biasCorrection: try field("bias_correction") == "true", instructionSet: try field("isa"),
+            resolution: resolution, trainingSeed: trainingSeed)
 
         // The structure comes from the configuration; the graph's float weights only give shapes.
         let configuration = ModelConfiguration(architecture, widthMultiplier: width, classCount: classes)

@@ -13,7 +13,10 @@ struct Quantize: ParsableCommand {
     @Option(name: .long, help: "A checkpoint (.pth or .safetensors); default: the published weights from the cache.")
     var weights: String?
 
-    @Option(name: .long, help: "A folder of calibration photos (JPEG or PNG, searched recursively, taken in name order).")
+    @Option(name: .long, help: "A training run (its folder, or a checkpoint's .json) to quantize instead: its model, resolution and evaluation preprocessing (--variant, --width, --classes, --resize and --crop do not apply).")
+    var checkpoint: String?
+
+    @Option(name: .long, help: "A folder of calibration photos (JPEG or PNG, searched recursively, taken in name order); with --checkpoint, fashion-mnist or the run's picture folder (shuffled training pictures).")
     var calibration: String
 
     @Option(name: .long, help: "Calibration photos to use at most, 1 to \(Self.maximumSamples).")
@@ -60,6 +63,10 @@ struct Quantize: ParsableCommand {
 
     func validate() throws {
         try FlagChecks.require("--samples", samples, in: 1...Self.maximumSamples)
+        if weights != nil, checkpoint != nil { throw ValidationError("pass --weights or --checkpoint, not both") }
+        if checkpoint == nil, calibration == "fashion-mnist" {
+            throw ValidationError("--calibration fashion-mnist needs --checkpoint, a run trained on it (the published weights are ImageNet's)")
+        }
         if json, !report { throw ValidationError("--json needs --report") }
         guard percentile > 0.5, percentile <= 1 else { throw ValidationError("--percentile must be in (0.5, 1], got \(percentile)") }
         if !force, FileManager.default.fileExists(atPath: output) {
@@ -67,11 +74,20 @@ struct Quantize: ParsableCommand {
         }
     }
 
-    /// Photos per calibration pass (the unfused graph keeps every layer's output of a batch).
+    /// Photos per calibration pass at 224x224 (the unfused graph keeps every layer's output of a
+    /// batch); smaller pictures go more at a time, up to 64.
     static let photosPerBatch = 4
+
+    static func calibrationBatchSize(resolution: Int) -> Int {
+        min(64, max(photosPerBatch, photosPerBatch * 224 * 224 / (resolution * resolution)))
+    }
 
     func run() throws {
         engine.apply()
+        if let checkpoint {
+            try quantizeRun(TrainedRun(checkpoint))
+            return
+        }
         let configuration = model.modelConfiguration
         let network: any ImageClassifier
         if let weights {
@@ -95,20 +111,56 @@ struct Quantize: ParsableCommand {
             }
             batches.append(try preprocessing.batch(prepared))
         }
+        try finish(network, batches: batches, samples: photos.count, resolution: transform.crop, trainingSeed: nil)
+    }
+
+    /// `--checkpoint`: the run's model, calibrated on shuffled training pictures of
+    /// `--calibration` through the run's evaluation pipeline.
+    private func quantizeRun(_ run: TrainedRun) throws {
+        let seed = run.settings["seed"].flatMap(UInt64.init) ?? 0
+        let (data, pipeline, _) = try TrainedRun.data(calibration, split: "train", resolution: run.resolution, seed: seed)
+        guard data.classCount == run.configuration.classCount else {
+            throw CommandError(description: "--calibration \(calibration) has \(data.classCount) classes, the run's model \(run.configuration.classCount)")
+        }
+        let loader = try BatchLoader(
+            dataset: data, pipeline: pipeline, batchSize: Self.calibrationBatchSize(resolution: run.resolution), shuffles: true, seed: 0,
+            onSkip: { FileHandle.standardError.write(Data("warning: skipped \($0.source): \($0.reason)\n".utf8)) })
+        var batches: [Tensor] = []
+        var taken = 0
+        let epoch = loader.batches(epoch: 0)
+        while taken < samples, let batch = try epoch.next() {
+            let keep = min(batch.labels.count, samples - taken)
+            batches.append(keep == batch.labels.count ? batch.images : try batch.images.leadingImages(keep))
+            taken += keep
+        }
+        try finish(try run.model(average: false), batches: batches, samples: taken, resolution: run.resolution, trainingSeed: seed)
+    }
+
+    /// Quantizes `network` on `batches`, writes the file and prints the report or a summary.
+    private func finish(_ network: any ImageClassifier, batches: [Tensor], samples: Int, resolution: Int, trainingSeed: UInt64?) throws {
+        let configuration = network.configuration
         let quantized = try QuantizedModel(network, calibration: batches, method: calibrationMethod, biasCorrection: biasCorrection)
         let recipe = QuantizedModelFile.Recipe(
-            method: method == .percentile ? "percentile \(percentile)" : method.rawValue, samples: photos.count, calibration: URL(fileURLWithPath: calibration).lastPathComponent,
-            biasCorrection: biasCorrection)
+            method: method == .percentile ? "percentile \(percentile)" : method.rawValue, samples: samples,
+            calibration: calibration == "fashion-mnist" ? calibration : URL(fileURLWithPath: calibration).lastPathComponent,
+            biasCorrection: biasCorrection, resolution: resolution, trainingSeed: trainingSeed)
         try QuantizedModelFile.write(quantized, recipe: recipe, to: URL(fileURLWithPath: output), overwrite: force)
         if report {
-            // The noise is measured on at most 8 of the photos: the integer reference runs plain
+            // The noise is measured on at most 8 of the images: the integer reference runs plain
             // loops (about 1.5 s a photo for V2 at 224).
-            let measured = try QuantizationReport(quantized, images: Array(batches.prefix(8 / Self.photosPerBatch)))
+            var images: [Tensor] = []
+            var counted = 0
+            for batch in batches where counted < 8 {
+                let keep = min(batch.shape[0], 8 - counted)
+                images.append(keep == batch.shape[0] ? batch : try batch.leadingImages(keep))
+                counted += keep
+            }
+            let measured = try QuantizationReport(quantized, images: images)
             print(json ? try Self.json(measured) : Self.table(measured))
             if json { return }
         }
         print("wrote \(output): MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8, "
-            + "calibrated on \(photos.count) photo(s) of \(calibration) (\(method.rawValue)) on \(CPUEngine.instructionSet)")
+            + "calibrated on \(samples) image(s) of \(calibration) (\(method.rawValue)) on \(CPUEngine.instructionSet)")
     }
 
     struct ReportJSON: Encodable {
@@ -187,5 +239,13 @@ struct EvaluationTransformOptions: ParsableArguments {
         preprocessing.resizeShorterSide = resize
         preprocessing.cropSize = crop
         return preprocessing
+    }
+}
+
+extension Tensor {
+    /// The first `count` images of a batch (the leading axis).
+    fileprivate func leadingImages(_ count: Int) throws -> Tensor {
+        let perImage = shape.dimensions.dropFirst().reduce(1, *)
+        return try Tensor(shape: Shape([count] + shape.dimensions.dropFirst()), values: Array(scalars.prefix(count * perImage)))
     }
 }

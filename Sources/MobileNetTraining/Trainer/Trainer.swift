@@ -241,13 +241,21 @@ public final class Trainer {
     public static func evaluate(
         _ model: any ImageClassifier, loader: BatchLoader, classCount: Int, shouldStop: () -> Bool = { false }
     ) throws -> (ConfusionMatrix, loss: Double) {
-        let inference = try InferenceModel(model)
+        try evaluate(InferenceModel(model).session, loader: loader, classCount: classCount, shouldStop: shouldStop)
+    }
+
+    /// Runs a compiled inference session (fp32, or an int8 model's) over every batch of `loader`.
+    ///
+    /// - Throws: `CancellationError` once `shouldStop` answers `true` (asked before each batch).
+    public static func evaluate(
+        _ inference: InferenceSession, loader: BatchLoader, classCount: Int, shouldStop: () -> Bool = { false }
+    ) throws -> (ConfusionMatrix, loss: Double) {
         var matrix = ConfusionMatrix(classCount: classCount)
         var lossSum = 0.0
         let batches = loader.batches(epoch: 0)
         while let batch = try batches.next() {
             if shouldStop() { throw CancellationError() }
-            let logits = try inference(batch.images)
+            let logits = try inference.run(batch.images)
             lossSum += try Double(crossEntropy(logits: logits, labels: batch.labels).scalars[0]) * Double(batch.labels.count)
             try matrix.add(logits: logits, labels: batch.labels)
         }
