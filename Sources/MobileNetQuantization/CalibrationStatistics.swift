@@ -33,8 +33,10 @@ public struct CalibrationStatistics: Sendable {
     public init(graph: InferenceGraph, batches: [Tensor], method: CalibrationMethod = .minMax) throws {
         var minimumSums = [Double](repeating: 0, count: graph.steps.count)
         var maximumSums = minimumSums
-        // The largest magnitude of each value over all images: the histogram methods' range.
+        // The extremes of each value over all images: the histogram methods' range, and where
+        // a signed value's clipped range ends on the side that never reaches the threshold.
         var largest = [Float](repeating: 0, count: graph.steps.count)
+        var lowest = largest, highest = largest
         var samples = 0
         for batch in batches {
             let values = try graph.values(batch)
@@ -49,6 +51,8 @@ public struct CalibrationStatistics: Sendable {
                         minimumSums[index] += Double(low)
                         maximumSums[index] += Double(high)
                         largest[index] = Swift.max(largest[index], abs(low), abs(high))
+                        lowest[index] = Swift.min(lowest[index], low)
+                        highest[index] = Swift.max(highest[index], high)
                     }
                 }
             }
@@ -59,7 +63,7 @@ public struct CalibrationStatistics: Sendable {
         }
         self.samples = samples
         if method != .minMax {
-            try refine(graph: graph, batches: batches, largest: largest, method: method)
+            try refine(graph: graph, batches: batches, largest: largest, extremes: Array(zip(lowest, highest)), method: method)
         }
     }
 
@@ -68,9 +72,13 @@ public struct CalibrationStatistics: Sendable {
 
     /// A second pass for the histogram methods: per value, a histogram of `|x|` over
     /// `[0, largest]` (`largest` from the first pass, over all images), then the clipping
-    /// threshold the method picks. A value never negative (mean minimum ≥ 0) keeps 0 as its lower
-    /// end and is measured against 255 levels, the others against ±127.
-    private mutating func refine(graph: InferenceGraph, batches: [Tensor], largest: [Float], method: CalibrationMethod) throws {
+    /// threshold `t` the method picks. A value never negative (mean minimum ≥ 0) keeps 0 as its
+    /// lower end and is measured against 255 levels; the others against ±127 and get
+    /// `[max(-t, lowest), min(t, highest)]` (`extremes`: over all images), so that a side that
+    /// never reaches `t` (hard-swish's -0.375) spends no levels beyond what it reaches.
+    private mutating func refine(
+        graph: InferenceGraph, batches: [Tensor], largest: [Float], extremes: [(Float, Float)], method: CalibrationMethod
+    ) throws {
         var histograms = [[Double]](repeating: [], count: ranges.count)
         for batch in batches where batch.shape[0] > 0 {
             let values = try graph.values(batch)
@@ -87,7 +95,10 @@ public struct CalibrationStatistics: Sendable {
         for index in ranges.indices where !histograms[index].isEmpty {
             let unsigned = ranges[index].minimum >= 0
             let threshold = Self.threshold(histograms[index], largest: largest[index], levels: unsigned ? 255 : 127, method: method)
-            ranges[index] = Range(minimum: unsigned ? 0 : -threshold, maximum: threshold)
+            let (lowest, highest) = extremes[index]
+            ranges[index] = unsigned
+                ? Range(minimum: 0, maximum: threshold)
+                : Range(minimum: Swift.max(-threshold, lowest), maximum: Swift.min(threshold, highest))
         }
     }
 

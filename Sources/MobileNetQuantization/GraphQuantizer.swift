@@ -5,15 +5,16 @@ import MobileNetTensor
 /// calibration ranges.
 ///
 /// The choices, step by step:
-/// - the image: `int8`, scale `max(|min|, |max|) / 127`;
-/// - after a ReLU or ReLU6: `uint8`, scale `max / 255` (the clip at 0 costs nothing, and the
-///   whole byte covers the positive range);
-/// - after hard-swish, a linear projection or a residual add: `int8`, symmetric;
+/// - after a ReLU or ReLU6: `uint8`, scale `max / 255`, zero point 0 (the clip at 0 costs
+///   nothing, and the whole byte covers the positive range);
+/// - the image, and after hard-swish, a linear projection or a residual add: `uint8`
+///   asymmetric, scale `(max - min) / 255` over the range widened to hold 0, the zero point
+///   where 0 falls (``GraphQuantization`` says why no `int8` activations);
 /// - the squeeze-and-excitation gate (after hard-sigmoid) and the logits: `float32` (the gate
 ///   multiplies an integer value in one binary step; the logits are what the caller reads);
 /// - pooling and the channel scaling keep their input's type and scale.
 public enum GraphQuantizer {
-    /// - Parameter weightRange: 8 bits unless asked (``GraphQuantization/WeightRange`` says why).
+    /// - Parameter weightRange: 8 bits (7 after a zero point) unless asked (``GraphQuantization/WeightRange`` says why).
     public static func quantize(
         _ graph: InferenceGraph, statistics: CalibrationStatistics,
         weightRange: GraphQuantization.WeightRange = .eightBit
@@ -24,10 +25,12 @@ public enum GraphQuantizer {
             let range = statistics.ranges[index]
             switch step {
             case .input:
-                values.append(symmetric(.int8, range))
+                values.append(asymmetric(range))
             case let .convolution(x, weight, bias, _, post), let .linear(x, weight, bias, post):
                 values.append(destination(post: post, range: range, isOutput: index == graph.output.index))
-                layers[index] = quantize(weight: weight, bias: bias, sourceScale: values[x.index].scale, range: weightRange)
+                let source = values[x.index]
+                let limit = GraphQuantization.weightLimit(source: source, range: weightRange)
+                layers[index] = quantize(weight: weight, bias: bias, sourceScale: source.scale, limit: limit)
             case let .globalAveragePool(x), let .multiplyChannels(x, _):
                 values.append(values[x.index])
             }
@@ -42,16 +45,20 @@ public enum GraphQuantizer {
         switch last {
         case .relu, .relu6: return unsigned(range)
         case .hardSigmoid: return .float
-        case .hardSwish, .identity, nil: return symmetric(.int8, range)
+        case .hardSwish, .identity, nil: return asymmetric(range)
         }
     }
 
-    static func symmetric(_ type: DType, _ range: CalibrationStatistics.Range) -> GraphQuantization.Value {
-        GraphQuantization.Value(type, scale: positive(max(abs(range.minimum), abs(range.maximum))) / 127)
+    /// 255 steps over `range` widened to hold 0, 0 exactly representable.
+    static func asymmetric(_ range: CalibrationStatistics.Range) -> GraphQuantization.Value {
+        let (low, high) = (min(range.minimum, 0), max(range.maximum, 0))
+        let scale = snapped(positive(high - low) / 255)
+        let zeroPoint = min(max((-low / scale).rounded(.toNearestOrEven), 0), 255)
+        return GraphQuantization.Value(.uint8, scale: scale, zeroPoint: zeroPoint.isFinite ? Int32(zeroPoint) : 0)
     }
 
     static func unsigned(_ range: CalibrationStatistics.Range) -> GraphQuantization.Value {
-        GraphQuantization.Value(.uint8, scale: positive(range.maximum) / 255)
+        GraphQuantization.Value(.uint8, scale: snapped(positive(range.maximum) / 255))
     }
 
     /// A range of zero (a value that is always 0) still needs a usable scale.
@@ -59,15 +66,28 @@ public enum GraphQuantizer {
         extent > 0 && extent.isFinite ? extent : 1
     }
 
+    /// `scale` rounded to 12 significant bits (a relative step of 2^-12, far below what
+    /// calibration can tell apart). Calibration runs the float graph on oneDNN, whose AVX2 and
+    /// AVX-512 kernels differ in the last bits; unsnapped, those bits reach every scale, and on
+    /// BENCHMARKS.md's fidelity set two such files, otherwise equal, differed by 5 of 99 crops.
+    /// Snapped, calibrating on either gives the same scales (but where a value falls within a
+    /// last-bit difference of a 2^-12 step).
+    static func snapped(_ scale: Float) -> Float {
+        guard scale.isNormal else { return scale }
+        let exponent = scale.exponent
+        let steps = (scale.significand * 4096).rounded(.toNearestOrEven)
+        return Float(sign: .plus, exponent: exponent, significand: steps / 4096)
+    }
+
     /// Weights per output channel in `[-limit, limit]`, `s_w[c] = max|w[c]| / limit`; the bias at
     /// `s_src · s_w[c]`. Where a tiny weight scale would put the bias beyond int32, the channel's
     /// scale grows until it fits (its weights then use fewer levels).
     static func quantize(
-        weight: Tensor, bias: Tensor, sourceScale: Float, range: GraphQuantization.WeightRange
+        weight: Tensor, bias: Tensor, sourceScale: Float, limit: Int
     ) -> GraphQuantization.Layer {
         let outputs = weight.shape[0]
         let perChannel = weight.elementCount / max(outputs, 1)
-        let limit = Float(range.limit)
+        let limit = Float(limit)
         let largestBias = Float(Int32.max - 128)
         var scales = [Float](repeating: 1, count: outputs)
         var integers = [Int8](repeating: 0, count: weight.elementCount)
@@ -89,4 +109,5 @@ public enum GraphQuantizer {
         }
         return GraphQuantization.Layer(weights: integers, weightScales: scales, bias: biases)
     }
+
 }

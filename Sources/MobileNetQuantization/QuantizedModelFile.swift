@@ -6,14 +6,16 @@ import MobileNetTensor
 /// A quantized model as a file: safetensors with each convolution's and linear layer's int8
 /// weights, float per-channel scales and int32 bias under its state-dict name
 /// (`features.3.conv.1.0.weight`, `….weight_scale`, `….bias`), every value's type and scale
-/// (`values.type`: 0 float32, 1 int8, 2 uint8; `values.scale`), and the model and the recipe in
-/// the metadata. About 3.5 MB for MobileNetV2.
+/// and zero point (`values.type`: 0 float32, 1 int8, 2 uint8; `values.scale`;
+/// `values.zero_point`), and the model and the recipe in the metadata. About 3.5 MB for
+/// MobileNetV2.
 ///
 /// Loading is strict: the metadata must name this format and a model, and every key of that
 /// model's quantized graph must be there, with its shape, and nothing else.
 public enum QuantizedModelFile {
     public static let format = "swift-mobilenet-int8"
-    public static let version = "1"
+    /// 2: unsigned activations with zero points (version 1 had signed ones without).
+    public static let version = "2"
 
     /// How a model was quantized, kept in the file's metadata.
     public struct Recipe: Hashable, Sendable {
@@ -61,6 +63,7 @@ public enum QuantizedModelFile {
         }
         tensors["values.type"] = .uint8(shape: [quantization.values.count], values: quantization.values.map { typeCode($0.type) })
         tensors["values.scale"] = .float32(try Tensor(shape: [quantization.values.count], values: quantization.values.map(\.scale)))
+        tensors["values.zero_point"] = .int32(shape: [quantization.values.count], values: quantization.values.map(\.zeroPoint))
         let configuration = model.configuration
         var metadata = [
             "format": format, "version": version,
@@ -90,7 +93,8 @@ public enum QuantizedModelFile {
             throw QuantizedModelFileError.notQuantizedModel(file: file, found: metadata["format"])
         }
         guard try field("version") == version else {
-            throw QuantizedModelFileError.badMetadata(file: file, key: "version", expected: version, found: metadata["version"] ?? "")
+            throw QuantizedModelFileError.badMetadata(
+                file: file, key: "version", expected: version + " (quantize the model again)", found: metadata["version"] ?? "")
         }
         guard let architecture = Architecture(rawValue: try field("variant")) else {
             throw QuantizedModelFileError.badMetadata(file: file, key: "variant", expected: "v1, v2, v3-large or v3-small", found: metadata["variant"]!)
@@ -130,16 +134,38 @@ public enum QuantizedModelFile {
         // The structure comes from the configuration; the graph's float weights only give shapes.
         let configuration = ModelConfiguration(architecture, widthMultiplier: width, classCount: classes)
         let graph = try makeModel(configuration, seed: 1).inferenceGraph()
-        var expected = Set(["values.type", "values.scale"])
+        let steps = graph.steps.count
+        guard case let .uint8(typeShape, typeCodes)? = archive.tensors["values.type"], typeShape == [steps] else {
+            throw QuantizedModelFileError.badTensor(file: file, key: "values.type", expected: "U8 [\(steps)]")
+        }
+        let scales = try float32(archive, "values.scale", count: steps, file: file)
+        let zeroPoints = try int32(archive, "values.zero_point", count: steps, file: file)
+        let values = try zip(typeCodes, zip(scales, zeroPoints)).map { code, parameters -> GraphQuantization.Value in
+            let (scale, zeroPoint) = parameters
+            guard let type = type(code) else {
+                throw QuantizedModelFileError.badValue(file: file, key: "values.type", expected: "0, 1 or 2", found: "\(code)")
+            }
+            guard scale > 0, scale.isFinite else {
+                throw QuantizedModelFileError.badValue(file: file, key: "values.scale", expected: "finite scales > 0", found: "\(scale)")
+            }
+            let allowed: ClosedRange<Int32> = type.integerRange.map { Int32($0.lowerBound)...Int32($0.upperBound) } ?? 0...0
+            guard allowed.contains(zeroPoint) else {
+                throw QuantizedModelFileError.badValue(
+                    file: file, key: "values.zero_point", expected: "zero points inside their value's type (0 for float)", found: "\(zeroPoint)")
+            }
+            return GraphQuantization.Value(type, scale: scale, zeroPoint: zeroPoint)
+        }
+        var expected = Set(["values.type", "values.scale", "values.zero_point"])
         var layers: [Int: GraphQuantization.Layer] = [:]
         for (index, step) in graph.steps.enumerated() {
             guard let (weight, channels) = shapes(of: step) else { continue }
             let name = graph.name(of: index)
             expected.formUnion([name + ".weight", name + ".weight_scale", name + ".bias"])
             let integers = try int8(archive, name + ".weight", shape: weight, file: file)
-            if let bad = integers.firstIndex(where: { Int($0).magnitude > weightRange.limit }) {
+            let limit = step.layer.map { GraphQuantization.weightLimit(source: values[$0.input.index], range: weightRange) } ?? weightRange.limit
+            if let bad = integers.firstIndex(where: { Int($0).magnitude > limit }) {
                 throw QuantizedModelFileError.badValue(
-                    file: file, key: name + ".weight", expected: "weights in ±\(weightRange.limit)", found: "\(integers[bad]) at \(bad)")
+                    file: file, key: name + ".weight", expected: "weights in ±\(limit)", found: "\(integers[bad]) at \(bad)")
             }
             let scales = try float32(archive, name + ".weight_scale", count: channels, file: file)
             if let bad = scales.first(where: { !($0 >= 0 && $0.isFinite) }) {
@@ -150,20 +176,6 @@ public enum QuantizedModelFile {
         }
         if let extra = archive.tensors.keys.sorted().first(where: { !expected.contains($0) }) {
             throw QuantizedModelFileError.unexpectedKey(file: file, key: extra, configuration: "\(architecture) α=\(width)")
-        }
-        let steps = graph.steps.count
-        guard case let .uint8(typeShape, typeCodes)? = archive.tensors["values.type"], typeShape == [steps] else {
-            throw QuantizedModelFileError.badTensor(file: file, key: "values.type", expected: "U8 [\(steps)]")
-        }
-        let scales = try float32(archive, "values.scale", count: steps, file: file)
-        let values = try zip(typeCodes, scales).map { code, scale -> GraphQuantization.Value in
-            guard let type = type(code) else {
-                throw QuantizedModelFileError.badValue(file: file, key: "values.type", expected: "0, 1 or 2", found: "\(code)")
-            }
-            guard scale > 0, scale.isFinite else {
-                throw QuantizedModelFileError.badValue(file: file, key: "values.scale", expected: "finite scales > 0", found: "\(scale)")
-            }
-            return GraphQuantization.Value(type, scale: scale)
         }
         let quantization = GraphQuantization(values: values, layers: layers, weightRange: weightRange)
         return (try QuantizedModel(configuration: configuration, graph: graph, quantization: quantization), recipe)

@@ -30,7 +30,7 @@ final class QuantizeCommandTests: XCTestCase {
         let calibration = Self.repository.appendingPathComponent("Benchmarks/Fidelity/photos").path
         let quantize = try MobileNetProcess.run(["quantize", "--calibration", calibration, "--samples", "4", "--output", output])
         XCTAssertEqual(quantize.status, 0, quantize.error)
-        XCTAssertTrue(quantize.output.contains("calibrated on 4 photo(s)"), quantize.output)
+        XCTAssertTrue(quantize.output.contains("calibrated on 4 image(s)"), quantize.output)
         let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: output)[.size] as? Int)
         XCTAssertLessThan(size, 4_000_000, "int8 weights: about a quarter of the 14 MB float ones")
 
@@ -51,6 +51,43 @@ final class QuantizeCommandTests: XCTestCase {
         let again = try MobileNetProcess.run(["quantize", "--calibration", calibration, "--samples", "1", "--output", output])
         XCTAssertNotEqual(again.status, 0, "an existing file is not replaced without --force")
         XCTAssertTrue(again.error.contains("--force"), again.error)
+    }
+
+    /// A model trained here, quantized on Fashion-MNIST through the run's own preprocessing and
+    /// evaluated in int8 beside its fp32 self (a tiny run with `TrainCommandTests`' stable
+    /// recipe, which short V2 runs are not; BENCHMARKS.md has the real V2 run).
+    func testTrainedRunQuantizesOnFashionMNISTAndEvaluatesInInt8() throws {
+        try XCTSkipUnless(
+            FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"),
+            "skipped: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist; make test does)")
+        let run = folder.appendingPathComponent("run").path
+        let train = try MobileNetProcess.run([
+            "train", "--dataset", "fashion-mnist", "--variant", "v1", "--width", "0.25", "--resolution", "32", "--epochs", "2",
+            "--batch-size", "64", "--limit", "4096", "--lr", "0.2", "--warmup-epochs", "1", "--label-smoothing", "0.1",
+            "--clip-norm", "10", "--threads", "1", "--seed", "7", "--output", run,
+        ])
+        XCTAssertEqual(train.status, 0, train.error)
+        let model = folder.appendingPathComponent("run-int8.safetensors").path
+        let quantize = try MobileNetProcess.run([
+            "quantize", "--checkpoint", run, "--calibration", "fashion-mnist", "--samples", "100", "--output", model,
+        ])
+        XCTAssertEqual(quantize.status, 0, quantize.error)
+        XCTAssertTrue(quantize.output.contains("calibrated on 100 image(s) of fashion-mnist"), quantize.output)
+
+        func accuracy(_ arguments: [String]) throws -> (Double, [String: Any]) {
+            let evaluation = try MobileNetProcess.run(["evaluate", "--dataset", "fashion-mnist", "--split", "test", "--json"] + arguments)
+            XCTAssertEqual(evaluation.status, 0, evaluation.error)
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any], evaluation.output)
+            return (try XCTUnwrap(object["accuracy"] as? Double), object)
+        }
+        let (fp32, _) = try accuracy(["--checkpoint", run])
+        let (int8, object) = try accuracy(["--model", model])
+        XCTAssertEqual(object["precision"] as? String, "int8")
+        XCTAssertEqual(object["samples"] as? Int, 10_000)
+        XCTAssertNotNil(object["isa"] as? String)
+        // Two epochs on 4,096 pictures: far above chance (10 %), and int8 close to fp32.
+        XCTAssertGreaterThan(fp32, 0.5)
+        XCTAssertEqual(int8, fp32, accuracy: 0.03, "int8 \(int8) against fp32 \(fp32)")
     }
 
     func testReportListsEveryIntegerLayerWorstFirst() throws {
@@ -92,6 +129,13 @@ final class QuantizeCommandTests: XCTestCase {
             // Two threads at batch 1 under `make test`'s OMP_WAIT_POLICY=passive: still one line.
             (["bench", "--model", foreign.path, "--iterations", "1", "--threads", "2"], "not a quantized model"),
             (["classify", photo, "--resize", "100", "--crop", "224"], "--resize"),
+            (["quantize", "--calibration", "fashion-mnist", "--output", output], "--checkpoint"),
+            (["quantize", "--calibration", empty.path, "--checkpoint", folder.path, "--weights", foreign.path, "--output", output], "not both"),
+            (["quantize", "--calibration", "fashion-mnist", "--checkpoint", empty.path, "--output", output], "no checkpoint"),
+            (["evaluate", "--dataset", "fashion-mnist"], "one of --checkpoint and --model"),
+            (["evaluate", "--dataset", "fashion-mnist", "--model", foreign.path, "--checkpoint", empty.path], "one of --checkpoint and --model"),
+            (["evaluate", "--dataset", "fashion-mnist", "--model", foreign.path], "not a quantized model"),
+            (["evaluate", "--dataset", "fashion-mnist", "--model", foreign.path, "--ema"], "--ema"),
         ]
         for (arguments, mention) in cases {
             let run = try MobileNetProcess.run(arguments)

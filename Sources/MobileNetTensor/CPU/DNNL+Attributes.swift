@@ -12,12 +12,16 @@ extension Propagation {
 
 extension DNNL {
     /// Work fused into the end of a primitive, in order.
-    enum PostOperation: Hashable {
-        /// `result = scale · destination + result`: adds what the destination buffer already
-        /// holds (in int8, `scale` brings it to the result's units).
-        case sum(scale: Float)
+    enum PostOperation {
+        /// `result = scale · (destination - zeroPoint) + result`: adds what the destination
+        /// buffer already holds (in int8, `scale` and `zeroPoint` bring it to the result's units).
+        case sum(scale: Float, zeroPoint: Int32 = 0)
         /// An element-wise function of the result so far.
         case eltwise(dnnl_alg_kind_t, alpha: Float, beta: Float)
+        /// `result = result ∘ operand`, the operand (of this layout, broadcast along its
+        /// dimensions of size 1) passed at execution as
+        /// `postOperationArgument(position) | DNNL_ARG_SRC_1`.
+        case binary(dnnl_alg_kind_t, dnnl_memory_desc_t)
 
         /// An activation as the eltwise post-ops that compute it.
         static func activation(_ kind: Activation) -> [PostOperation] {
@@ -44,6 +48,12 @@ extension DNNL {
         return batchStatistics ? flags : flags | dnnl_use_global_stats.rawValue
     }
 
+    /// The execution argument of the operand of the post-op at `position` in the chain
+    /// (`DNNL_ARG_ATTR_MULTIPLE_POST_OP`, a macro Swift does not import).
+    static func postOperationArgument(_ position: Int) -> Int32 {
+        Int32(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE) * Int32(position + 1)
+    }
+
     /// Scales an int8 primitive applies, in oneDNN 2.x's terms: output scales multiply the
     /// accumulated result (one per output channel, or one for all), argument scales one input
     /// (a binary primitive's `DNNL_ARG_SRC_0`). oneDNN 3.x replaces both with per-argument scales of
@@ -54,6 +64,10 @@ extension DNNL {
         /// `1 << 1` for per-output-channel scales (dimension 1 of the destination), 0 for one.
         var outputMask: Int32 = 0
         var arguments: [(argument: Int32, scale: Float)] = []
+        /// One zero point for all of an argument (`DNNL_ARG_SRC`, `DNNL_ARG_DST`): the integer
+        /// that stands for 0, which oneDNN subtracts from a source (compensating the sums
+        /// exactly) and adds to a destination before rounding.
+        var zeroPoints: [(argument: Int32, zeroPoint: Int32)] = []
     }
 
     /// A primitive's attributes: `post` fused at its end and, with `userScratchpad`, scratch space
@@ -79,16 +93,25 @@ extension DNNL {
                 var value = scale
                 try DNNL.check(dnnl_primitive_attr_set_scales(attributes, argument, 1, 0, &value), "argument scales")
             }
+            for (argument, zeroPoint) in scales.zeroPoints {
+                var value = zeroPoint
+                try DNNL.check(dnnl_primitive_attr_set_zero_points(attributes, argument, 1, 0, &value), "zero points")
+            }
             guard !post.isEmpty else { return }
             var operations: dnnl_post_ops_t?
             try DNNL.check(dnnl_post_ops_create(&operations), "post-ops")
             defer { dnnl_post_ops_destroy(operations) }
             for operation in post {
                 switch operation {
-                case let .sum(scale):
+                case let .sum(scale, 0):
                     try DNNL.check(dnnl_post_ops_append_sum(operations, scale), "sum post-op")
+                case let .sum(scale, zeroPoint):
+                    try DNNL.check(dnnl_post_ops_append_sum_v3(operations, scale, zeroPoint, dnnl_data_type_undef), "sum post-op")
                 case let .eltwise(algorithm, alpha, beta):
                     try DNNL.check(dnnl_post_ops_append_eltwise(operations, 1, algorithm, alpha, beta), "eltwise post-op")
+                case let .binary(algorithm, operand):
+                    var operand = operand
+                    try DNNL.check(dnnl_post_ops_append_binary(operations, algorithm, &operand), "binary post-op")
                 }
             }
             try DNNL.check(dnnl_primitive_attr_set_post_ops(attributes, operations), "post-op attributes")

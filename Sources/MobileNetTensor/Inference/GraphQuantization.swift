@@ -1,49 +1,65 @@
-/// How an ``InferenceGraph`` runs in int8: the element type and scale of every value, and the
-/// integer weights, per-channel scales and integer bias of every convolution and linear step.
+/// How an ``InferenceGraph`` runs in int8: the element type, scale and zero point of every
+/// value, and the integer weights, per-channel scales and integer bias of every convolution and
+/// linear step.
 ///
-/// Quantization is symmetric throughout (no zero points): a value `q` of scale `s` stands for
-/// the real number `s · q`. Values after a ReLU or ReLU6 are `uint8` (never negative, so the
-/// clip at 0 is free), other activations `int8`; the squeeze-and-excitation gate and the logits
-/// stay `float32`.
+/// A value `q` of scale `s` and zero point `z` stands for the real number `s · (q - z)`.
+/// Activations are `uint8`: after a ReLU or ReLU6 with `z = 0` (never negative, so the clip at 0
+/// is free), elsewhere (the image, linear projections, residual sums, hard-swish) asymmetric,
+/// `z` where the range's 0 falls. Weights are symmetric (no zero point). The
+/// squeeze-and-excitation gate and the logits stay `float32`.
 ///
 /// The arithmetic of every step, which the fused oneDNN path and the integer reference
 /// (``InferenceGraph/evaluateQuantized(_:_:)``) both follow:
-/// - **input**: the float image `x` becomes `q = saturate(roundEven(x · (1 / s)))`.
-/// - **convolution / linear**: `acc = Σ q_src · q_w + bias[c]` in exact int32; then in float,
-///   `v = Float(acc) · (s_src · s_w[c])` (the product taken once per channel, in float);
-///   a residual add makes `v = v + s_shortcut · Float(q_shortcut)`; the activation's steps
-///   follow on `v` (``DNNL/eltwiseSteps(_:)``, as oneDNN 2.6 computes them on AVX2 and AVX-512:
-///   ReLU, clip, hard-swish as `v · (min(max(v + 3, 0), 6) / 6)`, linear as one fused
-///   multiply-add `fma(α, v, β)`); then an integer destination gets
-///   `q = saturate(roundEven(v · (1 / s_dst)))`, a float one `v`.
-/// - **global average pool**: the input's type and scale; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
-///   (oneDNN multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).
-/// - **channel multiply** (`x · gate`, the gate float): `q = saturate(roundEven(Float(q_x) · (s_x / s_dst) · gate))`.
+/// - **input**: the float image `x` becomes `q = saturate(roundEven(fma(x, 1 / s, z)))`.
+/// - **convolution / linear**: `acc = Σ (q_src - z_src) · q_w + bias[c]` in exact int32; then in
+///   float, `v = Float(acc) · (s_src · s_w[c])` (the product taken once per channel, in float);
+///   a residual add makes `v = v + s_shortcut · Float(q_shortcut - z_shortcut)`; the
+///   activation's steps follow on `v` (``DNNL/eltwiseSteps(_:)``, as oneDNN 2.6 computes them on
+///   AVX2 and AVX-512: ReLU, clip, hard-swish as `v · (min(max(v + 3, 0), 6) / 6)`, linear as one
+///   fused multiply-add `fma(α, v, β)`); then an integer destination gets
+///   `q = saturate(roundEven(fma(v, 1 / s_dst, z_dst)))`, a float one `v`.
+/// - **global average pool**: the input's storage; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
+///   on the stored integers (the zero point passes through an average unchanged; oneDNN
+///   multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).
+/// - **channel multiply** (`x · gate`, the gate float): `r = s_x / s_dst`,
+///   `q = saturate(roundEven(Float(q_x) · r · gate + fma(-z_x · r, gate, z_dst)))`.
 ///
 /// `roundEven` is round-half-to-even (the CPU's default float-to-integer conversion);
 /// `saturate` clamps to the destination type's range.
+///
+/// Why unsigned activations: x86 CPUs without VNNI multiply u8 by s8 with `vpmaddubsw`, and
+/// oneDNN halves the weights of an `s8` source there to keep its 16-bit pair sums in range, so an
+/// `s8` source is never computed exactly (measured on oneDNN 2.6 under
+/// `ONEDNN_MAX_CPU_ISA=AVX2`, `Scripts/probe_onednn_int8_zero_points.c`); a `u8` source, with or
+/// without a zero point, is, except that each pair of neighbouring input channels' products
+/// saturates in 16 bits (``Accumulation/pairwiseSaturating``), which needs two large
+/// activations and two large weights of one sign at once. The integer reference computes either
+/// sum, so the fast path equals it bit for bit on every x86 CPU.
 public struct GraphQuantization: Sendable {
     /// The storage of one value of the graph.
     public struct Value: Hashable, Sendable {
         /// `.uint8`, `.int8`, or `.float32` (kept in float; `scale` is then 1).
         public var type: DType
         public var scale: Float
+        /// The stored integer that stands for 0 (0 for `float32`, and for the ReLU outputs).
+        public var zeroPoint: Int32
 
-        public init(_ type: DType, scale: Float) {
+        public init(_ type: DType, scale: Float, zeroPoint: Int32 = 0) {
             self.type = type
             self.scale = scale
+            self.zeroPoint = zeroPoint
         }
 
         public static let float = Value(.float32, scale: 1)
     }
 
     /// A convolution's or linear step's integer parameters, shaped like oneDNN 3.x's
-    /// per-argument scales (`DNNL_ARG_SRC`, `DNNL_ARG_WEIGHTS` per output channel, `DNNL_ARG_DST`),
-    /// with no zero points; the 2.x attributes are derived from it in one place
+    /// per-argument scales (`DNNL_ARG_SRC`, `DNNL_ARG_WEIGHTS` per output channel, `DNNL_ARG_DST`;
+    /// the source's and destination's zero points are their values'); the 2.x attributes are derived from it in one place
     /// (``InferencePlan`` compiling an int8 step).
     public struct Layer: Sendable {
-        /// `[O, I / groups, kh, kw]` (convolution) or `[O, I]` (linear), each in [-127, 127]
-        /// (or [-63, 63] with ``WeightRange/sevenBit``).
+        /// `[O, I / groups, kh, kw]` (convolution) or `[O, I]` (linear), each within
+        /// ``GraphQuantization/weightLimit(source:)``.
         public var weights: [Int8]
         /// The scale of each output channel's weights.
         public var weightScales: [Float]
@@ -57,16 +73,42 @@ public struct GraphQuantization: Sendable {
         }
     }
 
-    /// How wide the weights are. On x86 without VNNI, oneDNN's int8 kernels may multiply u8 by
-    /// s8 with `vpmaddubsw`, which adds two products in 16 bits and saturates (255 · 127 · 2 >
-    /// 32767); 7-bit weights keep every pair sum in range, at a price in accuracy. Measured on
-    /// the pretrained MobileNetV2 (45 crops of the bundled photos, top-1 agreement with fp32):
-    /// 8-bit weights 43/45 with VNNI and 43/45 under `ONEDNN_MAX_CPU_ISA=AVX2`; 7-bit weights
-    /// 36/45 and 35/45. So 8 bits is the default everywhere, and 7 bits a choice.
+    /// How wide the weights are. ``eightBit`` (the default): 8 bits where the source's zero
+    /// point is 0, 7 bits (±63) where it is not. Without VNNI, a source with a zero point holds
+    /// raw integers near it (about 128) for values near 0, so two 8-bit products would often
+    /// saturate their 16-bit pair sum; with 7 bits none can (`255 · 63 · 2 < 32767`), and these
+    /// layers (the stem, V2's expansions) compute the same integers on every x86 CPU. oneDNN
+    /// itself halves the weights of an `s8` source there for the same reason. Measured on the
+    /// pretrained MobileNetV2 (BENCHMARKS.md's fidelity set): all layers 8-bit gave 69/99 crops
+    /// under `ONEDNN_MAX_CPU_ISA=AVX2` against 85 with VNNI. ``sevenBit``: 7 bits everywhere
+    /// (earlier, with signed activations, 36/45 bundled crops against 43/45).
     public enum WeightRange: String, Hashable, Sendable {
         case eightBit, sevenBit
 
         public var limit: Int { self == .eightBit ? 127 : 63 }
+    }
+
+    /// The largest weight magnitude of a layer whose source is `source` (``WeightRange``).
+    public static func weightLimit(source: Value, range: WeightRange) -> Int {
+        source.zeroPoint == 0 ? range.limit : WeightRange.sevenBit.limit
+    }
+
+    public func weightLimit(source: Value) -> Int {
+        Self.weightLimit(source: source, range: weightRange)
+    }
+
+    /// How a CPU's int8 kernels sum `Σ q_src · q_w` over a convolution's taps.
+    public enum Accumulation: Hashable, Sendable {
+        /// Exact int32 sums (`vpdpbusd`: x86 with VNNI).
+        case exact
+        /// x86 without VNNI (`vpmaddubsw`): at every tap, the products of input channels `2k`
+        /// and `2k + 1` (raw `u8` times `s8`) are added in 16 bits and saturate to ±32767, then
+        /// summed exactly; a source zero point is compensated exactly (`z · Σ w`). Depthwise
+        /// convolutions (one input channel per group) are exact.
+        case pairwiseSaturating
+
+        /// What this machine's oneDNN computes (``CPUEngine/hasInt8DotProduct``).
+        public static var native: Accumulation { CPUEngine.hasInt8DotProduct ? .exact : .pairwiseSaturating }
     }
 
     /// One per graph step, by step index (`.input` steps included).

@@ -8,14 +8,19 @@
 /// `1 / n` instead of dividing by `n`; the linear eltwise step (hard-sigmoid's `v / 6 + 0.5`) is
 /// one fused multiply-add.
 extension InferenceGraph {
-    /// The graph's output, in float: the logits as computed, or `scale · q` for an integer output.
-    public func evaluateQuantized(_ input: Tensor, _ quantization: GraphQuantization) throws -> Tensor {
-        try quantizedValues(input, quantization)[output.index].realTensor()
+    /// The graph's output, in float: the logits as computed, or `scale · (q - z)` for an integer
+    /// output. `accumulation`: the sums of a CPU's kernels (this machine's unless given).
+    public func evaluateQuantized(
+        _ input: Tensor, _ quantization: GraphQuantization, accumulation: GraphQuantization.Accumulation = .native
+    ) throws -> Tensor {
+        try quantizedValues(input, quantization, accumulation: accumulation)[output.index].realTensor()
     }
 
     /// Every step's value, by step index (the input's included), for comparing a fast path
     /// layer by layer.
-    public func quantizedValues(_ input: Tensor, _ quantization: GraphQuantization) throws -> [QuantizedValue] {
+    public func quantizedValues(
+        _ input: Tensor, _ quantization: GraphQuantization, accumulation: GraphQuantization.Accumulation = .native
+    ) throws -> [QuantizedValue] {
         guard quantization.values.count == steps.count else {
             throw QuantizationError.valueCount(expected: steps.count, actual: quantization.values.count)
         }
@@ -25,21 +30,29 @@ extension InferenceGraph {
         var values: [QuantizedValue] = []
         values.reserveCapacity(steps.count)
         for (index, step) in steps.enumerated() {
-            let evaluator = QuantizedStep(index: index, storage: quantization.values[index], quantization: quantization, values: values)
+            let evaluator = QuantizedStep(
+                index: index, storage: quantization.values[index], quantization: quantization, accumulation: accumulation, values: values)
             values.append(try evaluator.evaluate(step, input: input))
         }
         return values
     }
 
-    /// A storage is an 8-bit integer type at a finite positive scale, or float at scale 1.
+    /// A storage is an 8-bit integer type at a finite positive scale with a zero point inside
+    /// the type, or float at scale 1 and zero point 0.
     private static func checkStorage(_ storage: GraphQuantization.Value, step: Int, role: String) throws {
         switch storage.type {
         case .int8, .uint8:
             guard storage.scale.isFinite, storage.scale > 0 else {
                 throw QuantizationError.invalidScale(step: step, role: role, scale: storage.scale)
             }
+            guard let range = storage.type.integerRange, range.contains(Float(storage.zeroPoint)) else {
+                throw QuantizationError.invalidZeroPoint(step: step, type: storage.type, zeroPoint: storage.zeroPoint)
+            }
         case .float32:
             guard storage.scale == 1 else { throw QuantizationError.invalidScale(step: step, role: role, scale: storage.scale) }
+            guard storage.zeroPoint == 0 else {
+                throw QuantizationError.invalidZeroPoint(step: step, type: storage.type, zeroPoint: storage.zeroPoint)
+            }
         case .int32:
             throw QuantizationError.unsupportedType(step: step, role: role, type: storage.type, expected: "int8, uint8 or float32")
         }
@@ -53,6 +66,7 @@ private struct QuantizedStep {
     let index: Int
     let storage: GraphQuantization.Value
     let quantization: GraphQuantization
+    let accumulation: GraphQuantization.Accumulation
     let values: [QuantizedValue]
 
     func evaluate(_ step: InferenceGraph.Step, input: Tensor) throws -> QuantizedValue {
@@ -72,7 +86,7 @@ private struct QuantizedStep {
 
     // MARK: Steps
 
-    /// `q = saturate(roundEven(x · (1 / s)))`, or the image itself for a float input.
+    /// `q = saturate(roundEven(fma(x, 1 / s, z)))`, or the image itself for a float input.
     private func quantizeInput(_ input: Tensor, channels: Int) throws -> QuantizedValue {
         guard input.rank == 4, input.shape[3] == channels else {
             throw QuantizationError.shapeMismatch(
@@ -86,7 +100,7 @@ private struct QuantizedStep {
             return QuantizedValue(unchecked: storage, shape: input.shape, elements: .floats(image))
         }
         let inverse: Float = 1 / storage.scale
-        let integers = image.map { QuantizedArithmetic.quantize($0, inverseScale: inverse, range: range) }
+        let integers = image.map { QuantizedArithmetic.quantize($0, inverseScale: inverse, zeroPoint: storage.zeroPoint, range: range) }
         return QuantizedValue(unchecked: storage, shape: input.shape, elements: .integers(integers))
     }
 
@@ -95,23 +109,47 @@ private struct QuantizedStep {
     private func convolution(
         _ source: QuantizedValue, weight weightShape: Shape, geometry: ConvolutionGeometry, post: [InferenceGraph.PostOperation]
     ) throws -> QuantizedValue {
-        let sourceIntegers = try integers(of: source, role: "source")
         let outputShape = try convolutionOutputShape(source.shape, weightShape, geometry)
-        let layer = try self.layer(outputs: weightShape[0], weightCount: weightShape.elementCount)
-        var sums = [Int64](repeating: 0, count: outputShape.elementCount)
-        let weights = layer.weights
-        // Each product is at most 2^15 in magnitude, so no Int64 sum of a real image's taps overflows.
-        ReferenceEngine().forEachConvolutionTap(outputShape, weightShape, source.shape, geometry) { input, weight, output in
-            sums[output] += Int64(sourceIntegers[input]) * Int64(weights[weight])
-        }
+        let layer = try self.layer(weightShape: weightShape, source: source)
+        let sums = try accumulate(source, layer.weights, weightShape: weightShape, outputShape: outputShape, geometry: geometry)
         return try requantize(sums, shape: outputShape, sourceScale: source.scale, layer: layer, post: post)
+    }
+
+    /// `Σ (q_src - z_src) · q_w` over each output's taps (``ReferenceEngine``'s tap walk, zero
+    /// padding in real terms), as ``accumulation`` adds: exactly, or, where a group has more
+    /// than one input channel, with the products of channels `2k` and `2k + 1` of raw `q_src`
+    /// added in 16 bits and saturated first, then `z_src · Σ q_w` subtracted.
+    private func accumulate(
+        _ source: QuantizedValue, _ weights: [Int8], weightShape: Shape, outputShape: Shape, geometry: ConvolutionGeometry
+    ) throws -> [Int64] {
+        let raw = try integers(of: source, role: "source")
+        let zeroPoint = Int64(source.zeroPoint)
+        var sums = [Int64](repeating: 0, count: outputShape.elementCount)
+        let groupChannels = weightShape[1]
+        let taps = weightShape.dimensions.dropFirst(2).reduce(1, *)
+        let walker = ReferenceEngine()
+        // Each product is at most 2^15 in magnitude, so no Int64 sum of a real image's taps overflows.
+        guard accumulation == .pairwiseSaturating, groupChannels > 1 else {
+            walker.forEachConvolutionTap(outputShape, weightShape, source.shape, geometry) { input, weight, output in
+                sums[output] += (Int64(raw[input]) - zeroPoint) * Int64(weights[weight])
+            }
+            return sums
+        }
+        walker.forEachConvolutionTap(outputShape, weightShape, source.shape, geometry) { input, weight, output in
+            let channel = weight / taps % groupChannels
+            sums[output] -= zeroPoint * Int64(weights[weight])
+            guard channel % 2 == 0 else { return }
+            var pair = Int64(raw[input]) * Int64(weights[weight])
+            if channel + 1 < groupChannels { pair += Int64(raw[input + 1]) * Int64(weights[weight + taps]) }
+            sums[output] += min(max(pair, -32768), 32767)
+        }
+        return sums
     }
 
     /// `[N, 1, 1, C]` or `[N, C]` times `[O, C]`: the same sums and requantization as a 1x1 convolution.
     private func linear(_ source: QuantizedValue, weight weightShape: Shape, post: [InferenceGraph.PostOperation]) throws -> QuantizedValue {
-        let sourceIntegers = try integers(of: source, role: "source")
         let batch = source.shape.first ?? 0
-        let features = batch > 0 ? sourceIntegers.count / batch : 0
+        let features = batch > 0 ? source.shape.elementCount / batch : 0
         guard source.shape.rank == 2 || (source.shape.rank == 4 && source.shape[1] == 1 && source.shape[2] == 1) else {
             throw QuantizationError.shapeMismatch(step: index, operand: "source", expected: "[N, 1, 1, C] or [N, C]", actual: source.shape)
         }
@@ -119,15 +157,11 @@ private struct QuantizedStep {
             throw QuantizationError.shapeMismatch(step: index, operand: "weight", expected: "[O, \(features)]", actual: weightShape)
         }
         let outputs = weightShape[0]
-        let layer = try self.layer(outputs: outputs, weightCount: outputs * features)
-        var sums = [Int64](repeating: 0, count: batch * outputs)
-        for n in 0..<batch {
-            for o in 0..<outputs {
-                for i in 0..<features {
-                    sums[n * outputs + o] += Int64(sourceIntegers[n * features + i]) * Int64(layer.weights[o * features + i])
-                }
-            }
-        }
+        let layer = try self.layer(weightShape: [outputs, features], source: source)
+        // The int8 plan runs it as a 1x1 convolution over `[N, 1, 1, C]`: the same sums.
+        let pixels = try QuantizedValue(source.storage, shape: [batch, 1, 1, features], elements: source.elements)
+        let sums = try accumulate(
+            pixels, layer.weights, weightShape: [outputs, features, 1, 1], outputShape: [batch, 1, 1, outputs], geometry: ConvolutionGeometry())
         return try requantize(sums, shape: [batch, outputs], sourceScale: source.scale, layer: layer, post: post)
     }
 
@@ -153,8 +187,9 @@ private struct QuantizedStep {
         return QuantizedValue(unchecked: storage, shape: [batch, 1, 1, channels], elements: .integers(averages))
     }
 
-    /// `q = saturate(roundEven(Float(q_x) · (s_x / s_dst) · gate))`, the gate a float value
-    /// `[N, 1, 1, C]`; a float destination (scale 1) keeps the product.
+    /// `r = s_x / s_dst`, `q = saturate(roundEven(Float(q_x) · r · gate + fma(-z_x · r, gate, z_dst)))`,
+    /// the gate a float value `[N, 1, 1, C]` (oneDNN's binary multiply, whose zero-point term is a
+    /// binary add post-op the plan computes from the gate); a float destination keeps `Float(q_x - z_x) · r · gate`.
     private func multiplyChannels(_ source: QuantizedValue, by gate: QuantizedValue) throws -> QuantizedValue {
         let sourceIntegers = try integers(of: source, role: "source")
         guard let gates = gate.floats else {
@@ -169,10 +204,19 @@ private struct QuantizedStep {
         }
         let ratio: Float = source.scale / storage.scale
         let perImage = batch > 0 ? sourceIntegers.count / batch : 0
-        let products = sourceIntegers.indices.map { element in
-            Float(sourceIntegers[element]) * ratio * gates[element / perImage * channels + element % channels]
+        let gateOf = { (element: Int) in gates[element / perImage * channels + element % channels] }
+        guard let range = storage.type.integerRange else {
+            let centered = source.centered
+            return store(centered.indices.map { centered[$0] * ratio * gateOf($0) }, shape: source.shape, inverseScale: 1)
         }
-        return store(products, shape: source.shape, inverseScale: 1)
+        let offset = -Float(source.zeroPoint) * ratio
+        let integers = sourceIntegers.indices.map { element -> Int32 in
+            let gate = gateOf(element)
+            let product = Float(sourceIntegers[element]) * ratio * gate
+            let shift = Float(storage.zeroPoint).addingProduct(offset, gate)
+            return QuantizedArithmetic.saturate((product + shift).rounded(.toNearestOrEven), range)
+        }
+        return QuantizedValue(unchecked: storage, shape: source.shape, elements: .integers(integers))
     }
 
     // MARK: Requantization
@@ -207,25 +251,27 @@ private struct QuantizedStep {
         return store(results, shape: shape, inverseScale: 1 / storage.scale)
     }
 
-    /// `v = v + s_shortcut · Float(q_shortcut)`: the product rounded, then the sum.
+    /// `v = v + s_shortcut · Float(q_shortcut - z_shortcut)`: the product rounded, then the sum.
     private func addShortcut(_ shortcut: QuantizedValue, to results: inout [Float], shape: Shape) throws {
         guard shortcut.shape == shape else {
             throw QuantizationError.shapeMismatch(step: index, operand: "shortcut", expected: "\(shape)", actual: shortcut.shape)
         }
-        let stored = shortcut.storedAsFloats
+        let stored = shortcut.centered
         for element in results.indices {
             let term = shortcut.scale * stored[element]
             results[element] = results[element] + term
         }
     }
 
-    /// An integer destination rounds `v · inverseScale` (for ``requantize``, `1 / s_dst` formed
-    /// once); a float one keeps `v`.
+    /// An integer destination rounds `fma(v, inverseScale, z_dst)` (for ``requantize``,
+    /// `1 / s_dst` formed once); a float one keeps `v`.
     private func store(_ results: [Float], shape: Shape, inverseScale: Float) -> QuantizedValue {
         guard let range = storage.type.integerRange else {
             return QuantizedValue(unchecked: storage, shape: shape, elements: .floats(results))
         }
-        let integers = results.map { QuantizedArithmetic.quantize($0, inverseScale: inverseScale, range: range) }
+        let integers = results.map {
+            QuantizedArithmetic.quantize($0, inverseScale: inverseScale, zeroPoint: storage.zeroPoint, range: range)
+        }
         return QuantizedValue(unchecked: storage, shape: shape, elements: .integers(integers))
     }
 
@@ -247,8 +293,9 @@ private struct QuantizedStep {
         return accumulator
     }
 
-    /// The step's integer layer, checked against its `outputs` and `weightCount`.
-    private func layer(outputs: Int, weightCount: Int) throws -> GraphQuantization.Layer {
+    /// The step's integer layer, checked against the weight's shape and the weight limit of its `source`.
+    private func layer(weightShape: Shape, source: QuantizedValue) throws -> GraphQuantization.Layer {
+        let (outputs, weightCount) = (weightShape[0], weightShape.elementCount)
         guard let layer = quantization.layers[index] else { throw QuantizationError.missingLayer(step: index) }
         let counts = [
             ("weights", layer.weights.count, weightCount), ("weightScales", layer.weightScales.count, outputs),
@@ -257,7 +304,7 @@ private struct QuantizedStep {
         for (parameter, actual, expected) in counts where actual != expected {
             throw QuantizationError.layerSize(step: index, parameter: parameter, expected: expected, actual: actual)
         }
-        let limit = quantization.weightRange.limit
+        let limit = quantization.weightLimit(source: source.storage)
         if let outside = layer.weights.firstIndex(where: { abs(Int($0)) > limit }) {
             throw QuantizationError.weightOutOfRange(step: index, index: outside, weight: layer.weights[outside], limit: limit)
         }

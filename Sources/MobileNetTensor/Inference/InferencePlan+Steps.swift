@@ -21,26 +21,32 @@ extension InferencePlan {
         try DNNL.Attributes(post: postOperations(post), userScratchpad: true)
     }
 
-    /// The attributes of convolution or linear step `step`. In fp32, its post-ops. In int8, oneDNN
-    /// 2.x's form of ``GraphQuantization``'s arithmetic: output scales `s_src · s_w[c]` bring the
-    /// int32 sum (bias included) to real units, a residual's `sum` is scaled by the shortcut's
-    /// scale, the activation runs on real values, and a last `linear` post-op multiplies by
-    /// `1 / s_dst` before the conversion to an integer destination (round to nearest even,
-    /// saturate).
-    func attributes(step: Int, post: [InferenceGraph.PostOperation]) throws -> DNNL.Attributes {
+    /// The attributes of convolution step `step` reading step `sourceStep`. In fp32, its
+    /// post-ops. In int8, oneDNN 2.x's form of ``GraphQuantization``'s arithmetic: the source's
+    /// zero point as a source zero point (oneDNN subtracts it exactly, in the int32 sums), output
+    /// scales `s_src · s_w[c]` bring the int32 sum (bias included) to real units, a residual's
+    /// `sum` takes the shortcut's scale and zero point, the activation runs on real values, and a
+    /// last `linear` post-op computes `fma(v, 1 / s_dst, z_dst)` before the conversion to an
+    /// integer destination (round to nearest even, saturate).
+    func attributes(step: Int, sourceStep: Int, post: [InferenceGraph.PostOperation]) throws -> DNNL.Attributes {
         guard let quantized, let layer = quantized.layers[step] else { return try Self.attributes(post) }
         var operations: [DNNL.PostOperation] = []
         for operation in post {
             switch operation {
-            case let .add(value): operations.append(.sum(scale: quantized.value(value.index).scale))
+            case let .add(value):
+                let shortcut = quantized.value(value.index)
+                operations.append(.sum(scale: shortcut.scale, zeroPoint: shortcut.zeroPoint))
             case let .activation(kind): operations += DNNL.PostOperation.activation(kind)
             }
         }
         let destination = quantized.value(step)
         if destination.type != .float32 {
-            operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1 / destination.scale, beta: 0))
+            operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1 / destination.scale, beta: Float(destination.zeroPoint)))
         }
-        return try DNNL.Attributes(post: operations, userScratchpad: true, scales: .init(output: layer.outputScales, outputMask: 1 << 1))
+        var scales = DNNL.Scales(output: layer.outputScales, outputMask: 1 << 1)
+        let sourceZeroPoint = quantized.value(sourceStep).zeroPoint
+        if sourceZeroPoint != 0 { scales.zeroPoints = [(DNNL_ARG_SRC, sourceZeroPoint)] }
+        return try DNNL.Attributes(post: operations, userScratchpad: true, scales: scales)
     }
 
     /// The element type of step `step`'s value: the quantization's, or the fp32 graph's `fallback`.
@@ -48,14 +54,16 @@ extension InferencePlan {
         quantized?.value(step).type ?? fallback
     }
 
-    /// The int8 input: the caller's float NHWC images times `1 / s`, rounded and saturated into
-    /// the input value's type, by a reorder; the fp32 input as it is.
+    /// The int8 input: the caller's float NHWC images times `1 / s` plus the zero point,
+    /// rounded and saturated into the input value's type, by a reorder; the fp32 input as it is.
     func compileInput(_ caller: Placement, step: Int) throws -> Placement {
         guard let quantized, quantized.value(step).type != .float32 else { return caller }
         let value = quantized.value(step)
         let layout = try DNNL.activationDescriptor(caller.nhwcShape, value.type)
         let target = allocate(layout, dimensions: caller.dimensions, type: value.type)
-        try appendReorder(from: caller, to: target, scales: .init(output: [1 / value.scale]))
+        var scales = DNNL.Scales(output: [1 / value.scale])
+        if value.zeroPoint != 0 { scales.zeroPoints = [(DNNL_ARG_DST, value.zeroPoint)] }
+        try appendReorder(from: caller, to: target, scales: scales)
         return target
     }
 
@@ -78,7 +86,7 @@ extension InferencePlan {
 
     func compileConvolution(
         source: Placement, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [InferenceGraph.PostOperation],
-        placements: [Placement?], lastUses: [Int], step: Int
+        placements: [Placement?], lastUses: [Int], sourceStep: Int, step: Int
     ) throws -> Placement {
         let output = geometry.outputShape(input: source.nhwcShape, weight: weight.shape)
         let outputDimensions = [output[0], output[3], output[1], output[2]]
@@ -87,7 +95,7 @@ extension InferencePlan {
         let outputType = valueType(step, fallback: source.type)
         let userWeights = try geometry.dnnlUserWeights(weight.shape, weightType)
         let biasLayout = try DNNL.memoryDescriptor([weight.shape[0]], dnnl_a, biasType)
-        let attributes = try attributes(step: step, post: post)
+        let attributes = try attributes(step: step, sourceStep: sourceStep, post: post)
 
         func make(sourceLayout: dnnl_memory_desc_t) throws -> DNNLPrimitive {
             try DNNL.convolutionForward(
@@ -156,51 +164,85 @@ extension InferencePlan {
     }
 
     /// `source · scale` per channel. In int8, the float gate multiplies the integers scaled by
-    /// `s_x / s_dst` (an argument scale), and the result keeps `source`'s type.
+    /// `r = s_x / s_dst` (an argument scale), and the result keeps `source`'s type; where a zero
+    /// point is not 0, a binary add post-op adds `fma(-z_x · r, gate, z_dst)`, computed from the
+    /// gate by an eltwise step before it (``GraphQuantization``'s channel multiply).
     func compileMultiply(source: Placement, scale: Placement, inPlace: Bool, sourceStep: Int, step: Int) throws -> Placement {
         var scales = DNNL.Scales()
+        var post: [DNNL.PostOperation] = []
+        var shift: Placement?
         if let quantized, quantized.value(step).type != .float32 {
-            guard quantized.value(step).type == source.type, scale.type == .float32 else {
+            let (input, output) = (quantized.value(sourceStep), quantized.value(step))
+            guard output.type == source.type, scale.type == .float32 else {
                 throw QuantizationError.unsupportedType(
-                    step: step, role: "destination", type: quantized.value(step).type, expected: "\(source.type.rawValue), scaled by a float32 gate")
+                    step: step, role: "destination", type: output.type, expected: "\(source.type.rawValue), scaled by a float32 gate")
             }
-            scales.arguments = [(DNNL_ARG_SRC_0, quantized.value(sourceStep).scale / quantized.value(step).scale)]
+            let ratio = input.scale / output.scale
+            scales.arguments = [(DNNL_ARG_SRC_0, ratio)]
+            if input.zeroPoint != 0 || output.zeroPoint != 0 {
+                let offsets = allocate(scale.descriptor, dimensions: scale.dimensions, type: .float32)
+                let eltwise = try DNNL.eltwiseForward(
+                    dnnl_forward_inference, dnnl_eltwise_linear, data: scale.descriptor, alpha: -Float(input.zeroPoint) * ratio,
+                    beta: Float(output.zeroPoint))
+                append(eltwise, [
+                    (DNNL_ARG_SRC, try memory(scale.descriptor, buffer: scale.buffer)),
+                    (DNNL_ARG_DST, try memory(offsets.descriptor, buffer: offsets.buffer)),
+                ])
+                post = [.binary(dnnl_binary_add, offsets.descriptor)]
+                shift = offsets
+            }
         }
+        let attributes = try DNNL.Attributes(post: post, userScratchpad: true, scales: scales)
         let multiply = try DNNL.binary(
-            dnnl_binary_mul, lhs: source.descriptor, rhs: scale.descriptor, destination: source.descriptor,
-            attributes: DNNL.Attributes(userScratchpad: true, scales: scales))
+            dnnl_binary_mul, lhs: source.descriptor, rhs: scale.descriptor, destination: source.descriptor, attributes: attributes)
         var output = source
         if inPlace, source.buffer != .callerInput {
             pool.retain(source.buffer)
         } else {
             output = allocate(source.descriptor, dimensions: source.dimensions, type: source.type)
         }
-        append(multiply, [
+        var arguments = [
             (DNNL_ARG_SRC_0, try memory(source.descriptor, buffer: source.buffer)),
             (DNNL_ARG_SRC_1, try memory(scale.descriptor, buffer: scale.buffer)),
             (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
-        ])
+        ]
+        if let shift {
+            arguments.append((DNNL.postOperationArgument(0) | DNNL_ARG_SRC_1, try memory(shift.descriptor, buffer: shift.buffer)))
+        }
+        append(multiply, arguments)
+        if let shift { pool.release(shift.buffer) }
         return output
     }
 
+    /// A linear step: in fp32 an inner product; in int8 a 1x1 convolution over `[N, C, 1, 1]`
+    /// (oneDNN 2.6's int8 inner product takes no source zero point), whose output stays
+    /// `[N, O, 1, 1]`.
     func compileLinear(
-        source: Placement, weight: Tensor, bias: Tensor, post: [InferenceGraph.PostOperation], step: Int
+        source: Placement, weight: Tensor, bias: Tensor, post: [InferenceGraph.PostOperation], placements: [Placement?],
+        lastUses: [Int], sourceStep: Int, step: Int
     ) throws -> Placement {
         let outputs = weight.shape[0]
         let batch = source.dimensions[0]
-        let layer = quantized?.layers[step]
-        let (weightType, biasType) = layer == nil ? (weight.dtype, bias.dtype) : (.int8, .int32)
+        if quantized?.layers[step] != nil {
+            guard source.dimensions.count == 4, source.dimensions[2] == 1, source.dimensions[3] == 1 else {
+                throw QuantizationError.shapeMismatch(
+                    step: step, operand: "source", expected: "[N, 1, 1, C] (pooled)", actual: Shape(source.dimensions))
+            }
+            return try compileConvolution(
+                source: source, weight: weight.reshaped([outputs, weight.shape[1], 1, 1]), bias: bias, geometry: ConvolutionGeometry(),
+                post: post, placements: placements, lastUses: lastUses, sourceStep: sourceStep, step: step)
+        }
         let outputType = valueType(step, fallback: source.type)
         // A pooled `[N, C, 1, 1]` value feeds the inner product directly, with 4-D weights.
         let spatial = Array(source.dimensions.dropFirst(2))
         let weightDimensions = [outputs, source.dimensions[1]] + spatial
-        let userWeights = try DNNL.memoryDescriptor(weightDimensions, spatial.isEmpty ? dnnl_ab : dnnl_abcd, weightType)
-        let biasLayout = try DNNL.memoryDescriptor([outputs], dnnl_a, biasType)
+        let userWeights = try DNNL.memoryDescriptor(weightDimensions, spatial.isEmpty ? dnnl_ab : dnnl_abcd, weight.dtype)
+        let biasLayout = try DNNL.memoryDescriptor([outputs], dnnl_a, bias.dtype)
         let product = try DNNL.innerProductForward(
             dnnl_forward_inference, source: source.descriptor,
-            weights: DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any, weightType), bias: biasLayout,
+            weights: DNNL.memoryDescriptor(weightDimensions, dnnl_format_tag_any, weight.dtype), bias: biasLayout,
             destination: DNNL.memoryDescriptor([batch, outputs], dnnl_format_tag_any, outputType),
-            attributes: attributes(step: step, post: post))
+            attributes: Self.attributes(post))
         let input = try converted(source, to: product.requiredMemoryDescriptor(dnnl_query_src_md, "inference linear"))
         let output = allocate(
             try product.requiredMemoryDescriptor(dnnl_query_dst_md, "inference linear"), dimensions: [batch, outputs],
@@ -208,9 +250,9 @@ extension InferencePlan {
         append(product, [
             (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
             (DNNL_ARG_WEIGHTS, try constant(
-                product.requiredMemoryDescriptor(dnnl_query_weights_md, "inference linear"), from: layer?.weights ?? weight.storage,
+                product.requiredMemoryDescriptor(dnnl_query_weights_md, "inference linear"), from: weight.storage,
                 userLayout: userWeights)),
-            (DNNL_ARG_BIAS, try constant(biasLayout, from: layer?.bias ?? bias.storage, userLayout: biasLayout)),
+            (DNNL_ARG_BIAS, try constant(biasLayout, from: bias.storage, userLayout: biasLayout)),
             (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
         ])
         if input.buffer != source.buffer { pool.release(input.buffer) }
@@ -218,21 +260,25 @@ extension InferencePlan {
     }
 
     /// The final value, reordered into the caller's plain float tensor (`[N, O]` or NHWC; an
-    /// integer value times its scale); returns its shape.
-    func compileOutput(_ value: Placement, step: Int) throws -> Shape {
+    /// integer value as `s · (q - z)`); returns its shape. `flat`: the graph ends in a linear
+    /// step, whose int8 form is a `[N, O, 1, 1]` convolution: the caller gets `[N, O]`.
+    func compileOutput(_ value: Placement, step: Int, flat: Bool) throws -> Shape {
         let plain: dnnl_memory_desc_t
         let shape: Shape
         if value.dimensions.count == 2 {
             plain = try DNNL.memoryDescriptor(value.dimensions, dnnl_ab, .float32)
             shape = Shape(value.dimensions)
         } else {
-            shape = value.nhwcShape
-            plain = try DNNL.activationDescriptor(shape, .float32)
+            plain = try DNNL.activationDescriptor(value.nhwcShape, .float32)
+            shape = flat ? [value.dimensions[0], value.dimensions[1]] : value.nhwcShape
         }
         outputMemory = try DNNLMemory(plain, nil)
         memories.append(outputMemory)
         var scales = DNNL.Scales()
-        if let quantized, value.type != .float32 { scales.output = [quantized.value(step).scale] }
+        if let quantized, value.type != .float32 {
+            scales.output = [quantized.value(step).scale]
+            if quantized.value(step).zeroPoint != 0 { scales.zeroPoints = [(DNNL_ARG_SRC, quantized.value(step).zeroPoint)] }
+        }
         let reorder = try DNNLPrimitive(
             reorderFrom: value.descriptor, to: plain, attributes: DNNL.Attributes(userScratchpad: true, scales: scales))
         append(reorder, [

@@ -82,7 +82,7 @@ final class InferencePlan {
             case let .convolution(x, weight, bias, geometry, post):
                 placements[index] = try compileConvolution(
                     source: placements[x.index]!, weight: weight, bias: bias, geometry: geometry, post: post,
-                    placements: placements, lastUses: lastUses, step: index)
+                    placements: placements, lastUses: lastUses, sourceStep: x.index, step: index)
             case let .globalAveragePool(x):
                 placements[index] = try compilePooling(source: placements[x.index]!, sourceStep: x.index, step: index)
             case let .multiplyChannels(x, scale):
@@ -90,11 +90,15 @@ final class InferencePlan {
                     source: placements[x.index]!, scale: placements[scale.index]!, inPlace: lastUses[x.index] == index,
                     sourceStep: x.index, step: index)
             case let .linear(x, weight, bias, post):
-                placements[index] = try compileLinear(source: placements[x.index]!, weight: weight, bias: bias, post: post, step: index)
+                placements[index] = try compileLinear(
+                    source: placements[x.index]!, weight: weight, bias: bias, post: post, placements: placements, lastUses: lastUses,
+                    sourceStep: x.index, step: index)
             }
         }
         compilingStep = nil
-        outputShape = try compileOutput(placements[graph.output.index]!, step: graph.output.index)
+        let flat: Bool
+        if case .linear = graph.steps[graph.output.index] { flat = true } else { flat = false }
+        outputShape = try compileOutput(placements[graph.output.index]!, step: graph.output.index, flat: flat)
         try attachScratchpad()
     }
 

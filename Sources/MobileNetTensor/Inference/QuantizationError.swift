@@ -19,6 +19,8 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
     /// A scale that is not finite and positive (weight scales may be 0), or a `float32` value
     /// whose scale is not 1.
     case invalidScale(step: Int, role: String, scale: Float)
+    /// A zero point outside its integer type, or not 0 for `float32`.
+    case invalidZeroPoint(step: Int, type: DType, zeroPoint: Int32)
     /// An operand's shape does not fit the step.
     case shapeMismatch(step: Int, operand: String, expected: String, actual: Shape)
     /// A convolution's stride, padding, dilation or groups do not fit its operands.
@@ -48,6 +50,8 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
             "quantization step \(step): \(role) is \(type.rawValue), expected \(expected)"
         case let .invalidScale(step, role, scale):
             "quantization step \(step): \(role) scale \(scale) must be finite and positive (1 for float32)"
+        case let .invalidZeroPoint(step, type, zeroPoint):
+            "quantization step \(step): zero point \(zeroPoint) does not fit \(type.rawValue) (0 for float32)"
         case let .shapeMismatch(step, operand, expected, actual):
             "quantization step \(step): \(operand) expected \(expected), got shape \(actual)"
         case let .invalidGeometry(step, geometry, reason):
@@ -57,8 +61,8 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
         case let .notANumber(step, element):
             "quantization step \(step): input element \(element) is NaN"
         case let .poolStorageMismatch(step, input, output):
-            "quantization step \(step): average pooling keeps its input's storage (\(input.type.rawValue), scale \(input.scale)), "
-                + "got \(output.type.rawValue), scale \(output.scale)"
+            "quantization step \(step): average pooling keeps its input's storage (\(input.type.rawValue), scale \(input.scale), zero point \(input.zeroPoint)), "
+                + "got \(output.type.rawValue), scale \(output.scale), zero point \(output.zeroPoint)"
         case let .unsupportedActivation(step, activation):
             "quantization step \(step): activation \(activation.rawValue) has an eltwise step the integer reference lacks"
         case let .invalidValue(reason):

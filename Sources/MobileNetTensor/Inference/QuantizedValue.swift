@@ -1,5 +1,5 @@
 /// One value of an int8 inference, as ``InferenceGraph/quantizedValues(_:_:)`` computes it:
-/// integers standing for `scale · q`, or floats where ``GraphQuantization`` keeps the value in
+/// integers standing for `scale · (q - zeroPoint)`, or floats where ``GraphQuantization`` keeps the value in
 /// float (the squeeze-and-excitation gate, the logits).
 ///
 /// The integers are what the int8 buffers hold, widened to `Int32` so that one array type
@@ -57,6 +57,7 @@ public struct QuantizedValue: Hashable, Sendable {
 
     public var type: DType { storage.type }
     public var scale: Float { storage.scale }
+    public var zeroPoint: Int32 { storage.zeroPoint }
 
     /// The stored integers; nil for a `float32` value.
     public var integers: [Int32]? {
@@ -68,19 +69,17 @@ public struct QuantizedValue: Hashable, Sendable {
         if case let .floats(floats) = elements { floats } else { nil }
     }
 
-    /// The real numbers the value stands for: `scale · q` (one float product, as the next step
-    /// forms it), or the floats themselves.
+    /// The real numbers the value stands for: `scale · (q - zeroPoint)` (one float product, as
+    /// the next step forms it), or the floats themselves.
     public var real: [Float] {
-        switch elements {
-        case let .integers(integers): integers.map { scale * Float($0) }
-        case let .floats(floats): floats
-        }
+        centered.map { scale * $0 }
     }
 
-    /// The stored elements as floats, unscaled: `Float(q)` (exact for 8-bit integers) or the floats.
-    var storedAsFloats: [Float] {
+    /// The stored elements less the zero point, as floats: `Float(q - zeroPoint)` (exact for
+    /// 8-bit integers) or the floats.
+    var centered: [Float] {
         switch elements {
-        case let .integers(integers): integers.map(Float.init)
+        case let .integers(integers): integers.map { Float($0 - zeroPoint) }
         case let .floats(floats): floats
         }
     }

@@ -8,10 +8,12 @@ import CDNNL
 /// Swift never contracts `a * b + c` into a fused multiply-add, so every expression here rounds
 /// exactly where it is written; where oneDNN fuses, ``addingProduct`` says so.
 enum QuantizedArithmetic {
-    /// `saturate(roundEven(v · inverseScale))`: round half to even (as `cvtps2dq` under the
-    /// default rounding mode), then clamp to `range`. Total: a NaN becomes 0 rather than trapping.
-    static func quantize(_ v: Float, inverseScale: Float, range: ClosedRange<Float>) -> Int32 {
-        saturate((v * inverseScale).rounded(.toNearestOrEven), range)
+    /// `saturate(roundEven(fma(v, inverseScale, zeroPoint)))`: one rounding of the product and
+    /// the shift (oneDNN's `linear` post-op and its reorders), round half to even (as `cvtps2dq`
+    /// under the default rounding mode), then clamp to `range`. Total: a NaN becomes 0 rather
+    /// than trapping.
+    static func quantize(_ v: Float, inverseScale: Float, zeroPoint: Int32 = 0, range: ClosedRange<Float>) -> Int32 {
+        saturate(Float(zeroPoint).addingProduct(v, inverseScale).rounded(.toNearestOrEven), range)
     }
 
     /// An integral float clamped to `range` (whose bounds are integers), as `Int32`.
