@@ -26,7 +26,7 @@ AVX2_TESTS := \
 	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
 	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests \
 	MobileNetTrainingTests.TrainingRunTests \
-	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests
+	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests MobileNetCLITests.QuantizeCommandTests
 # The readers, the data loading (decoding threads), the tensor engine and the inference sessions
 # (worker threads), with the pretrained classifier on top of both.
 SANITIZE_TESTS := MobileNetIOTests MobileNetDataTests MobileNetTensorTests MobileNetModelsTests.InferenceModelTests \

@@ -1,3 +1,16 @@
+// Which int8 convolutions oneDNN 2.6 computes exactly: u8 sources (zero point 0), s8 sources,
+// and u8 sources with a zero point of 128, 1x1 and 3x3 with 24 input channels, a 3-channel stem
+// and a depthwise 3x3, with weights drawn freely or "pair-safe" (no two neighbouring input
+// channels' weights of one sign above 128 together), and with "large" inputs (u8 near 255,
+// weights near ±127). The int32 sums (s32 destination, no scales) are compared with exact ones.
+// Build and run, then again capped to AVX2:
+//     gcc -O1 Scripts/probe_onednn_int8_zero_points.c -ldnnl -o "${TMPDIR:-/tmp}/zp" && "${TMPDIR:-/tmp}/zp"
+//     ONEDNN_MAX_CPU_ISA=AVX2 "${TMPDIR:-/tmp}/zp"
+// Measured (oneDNN 2.6.3): with VNNI every case exact. Under the AVX2 cap: s8 sources never exact
+// (the weights are halved and the sum rounded, up to ~3000 off); u8 sources, with or without a
+// zero point, exact when the weights are pair-safe, otherwise off where pairs saturate in 16 bits
+// (vpmaddubsw); depthwise u8 (with or without zero point) always exact. The integer reference
+// (GraphQuantization.Accumulation.pairwiseSaturating) computes exactly this.
 #include <dnnl.h>
 #include <stdint.h>
 #include <stdio.h>
