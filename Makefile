@@ -14,7 +14,11 @@ APT_PACKAGES := libdnnl-dev libturbojpeg0-dev libspng-dev zlib1g-dev pkg-config 
 # OpenMP threads that spin while idle fight any other process on a 2-core machine.
 export OMP_WAIT_POLICY ?= passive
 
-.PHONY: deps weights build test test-avx2 sanitize sanitize-address sanitize-thread demo info release clean
+# The test-only virtualenv of the export checks (onnx, onnxruntime), outside the repository.
+EXPORT_VENV ?= $(HOME)/.cache/mobilenet-export-venv
+export MOBILENET_EXPORT_PYTHON ?= $(EXPORT_VENV)/bin/python
+
+.PHONY: deps weights export-venv build test test-avx2 sanitize sanitize-address sanitize-thread demo info release clean
 
 # Test classes (Target.Class) whose results depend on oneDNN's kernels: training runs, parity with
 # PyTorch and with the reference engine, finite-difference gradients, kernel names, the fused
@@ -42,6 +46,7 @@ deps:
 			dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; \
 		done; \
 		python3 -m pip --version >/dev/null 2>&1 || missing="$$missing python3-pip"; \
+		python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 		if [ -n "$$missing" ]; then \
 			sudo=""; [ "$$(id -u)" -ne 0 ] && sudo=sudo; \
 			echo "installing:$$missing"; \
@@ -55,15 +60,19 @@ deps:
 weights:
 	@Scripts/fetch_weights.sh
 
+# Scripts/check_export.py's runtimes, for the export tests.
+export-venv:
+	@Scripts/export_venv.sh "$(EXPORT_VENV)"
+
 build: deps
 	$(SWIFT) build
 
-test: deps weights
+test: deps weights export-venv
 	$(SWIFT) test
 
 # ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN dispatch as on an AVX2-only CPU (no AVX-512 kernels), so an
 # AVX-512 machine checks what AVX2 machines compute; on an AVX2 machine it changes nothing.
-test-avx2: deps weights
+test-avx2: deps weights export-venv
 	ONEDNN_MAX_CPU_ISA=AVX2 $(SWIFT) test --filter '$(call filter_regex,$(AVX2_TESTS))'
 
 # Each sanitizer in its own scratch folder; .ci/sanitize says what counts as a finding (the leaks

@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // oneDNN 2.x (Debian 12's `libdnnl-dev`, 2.6, OpenMP-threaded). There is no pkg-config file,
@@ -65,11 +66,18 @@ let package = Package(
         ),
         // Post-training int8: calibration, the quantized graph, the int8 model.
         .target(name: "MobileNetQuantization", dependencies: ["MobileNetModels", "MobileNetIO"]),
+        // Export to the deployment formats: ONNX (messages generated from ONNX's schema, with its
+        // licence in Generated/).
+        .target(
+            name: "MobileNetExport",
+            dependencies: ["MobileNetModels", "MobileNetQuantization", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/LICENSE-ONNX.txt"]
+        ),
         .target(
             name: "MobileNet",
             dependencies: [
                 "MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetPretrained",
-                "MobileNetTraining", "MobileNetQuantization",
+                "MobileNetTraining", "MobileNetQuantization", "MobileNetExport",
             ]
         ),
         .executableTarget(
@@ -90,7 +98,7 @@ let package = Package(
         .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetModelsTests",
-            dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO"],
+            dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO", "MobileNetExport"],
             resources: [.copy("Fixtures")]
         ),
     ]

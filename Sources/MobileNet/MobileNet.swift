@@ -1,6 +1,7 @@
 // The one module users import: `import MobileNet` brings in tensors and engines, layers, the
 // model zoo, checkpoint and image I/O, datasets and transforms, the published weights, training, and int8 quantization.
 @_exported import MobileNetData
+@_exported import MobileNetExport
 @_exported import MobileNetIO
 @_exported import MobileNetModels
 @_exported import MobileNetNN

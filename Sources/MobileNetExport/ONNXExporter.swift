@@ -1,0 +1,265 @@
+import Foundation
+import MobileNetModels
+import MobileNetQuantization
+import MobileNetTensor
+import SwiftProtobuf
+
+/// A model as an ONNX file (`ir_version` 8, opset 17) that ONNX Runtime, OpenVINO and TensorRT
+/// read: the folded inference graph (batch norm already in the convolutions) as Conv, Clip,
+/// Relu, HardSwish, HardSigmoid, Mul, Add, GlobalAveragePool, Flatten and Gemm nodes; input
+/// `input`, NCHW float32 as torchvision users feed it, output `logits`.
+///
+/// Initializers carry the state-dict names of the layers they come from
+/// (`features.3.conv.1.0.weight`), stored as `raw_data` (little-endian).
+public enum ONNXExporter {
+    public static let irVersion: Int64 = 8
+    public static let opsetVersion: Int64 = 17
+
+    /// The input's batch dimension: a fixed size, or the symbolic `N`.
+    public enum Batch: Hashable, Sendable {
+        case fixed(Int)
+        case dynamic
+    }
+
+    /// The fp32 model: `model`'s inference graph at `resolution`².
+    public static func model(
+        _ model: any ImageClassifier, resolution: Int, batch: Batch = .dynamic
+    ) throws -> Onnx_ModelProto {
+        var builder = ONNXGraphBuilder(graph: try model.inferenceGraph(), name: name(of: model.configuration))
+        return try builder.build(resolution: resolution, batch: batch)
+    }
+
+    /// The bytes of ``model(_:resolution:batch:)``.
+    public static func data(_ model: any ImageClassifier, resolution: Int, batch: Batch = .dynamic) throws -> Data {
+        try Self.model(model, resolution: resolution, batch: batch).serializedData()
+    }
+
+    static func name(of configuration: ModelConfiguration) -> String {
+        "mobilenet_\(configuration.architecture.rawValue.replacingOccurrences(of: "-", with: "_"))_\(configuration.widthMultiplier)"
+    }
+}
+
+/// Builds the ONNX graph step by step: each graph step's value gets a tensor name, each
+/// operation a node.
+struct ONNXGraphBuilder {
+    let graph: InferenceGraph
+    let name: String
+    private var nodes: [Onnx_NodeProto] = []
+    private var initializers: [Onnx_TensorProto] = []
+    /// The ONNX tensor holding each step's value, by step index.
+    private var tensorNames: [String] = []
+    /// Values that are NCHW `[N, C, 1, 1]` (pooled) rather than `[N, C]`, by step index.
+    private var spatial: [Bool] = []
+
+    init(graph: InferenceGraph, name: String) {
+        self.graph = graph
+        self.name = name
+    }
+
+    mutating func build(resolution: Int, batch: ONNXExporter.Batch) throws -> Onnx_ModelProto {
+        for (index, step) in graph.steps.enumerated() {
+            let layer = graph.name(of: index)
+            switch step {
+            case let .input(channels):
+                guard channels == 3 else { throw ExportError.unsupported("an input of \(channels) channels") }
+                tensorNames.append("input")
+                spatial.append(true)
+            case let .convolution(x, weight, bias, geometry, post):
+                let kernel = [Int64(weight.shape[2]), Int64(weight.shape[3])]
+                let pad = Int64(geometry.padding)
+                let output = node(
+                    "Conv", inputs: [tensorNames[x.index], initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)],
+                    name: layer, attributes: [
+                        .ints("kernel_shape", kernel), .ints("strides", [Int64(geometry.stride), Int64(geometry.stride)]),
+                        .ints("pads", [pad, pad, pad, pad]), .ints("dilations", [Int64(geometry.dilation), Int64(geometry.dilation)]),
+                        .int("group", Int64(geometry.groups)),
+                    ])
+                tensorNames.append(apply(post, to: output, layer: layer))
+                spatial.append(true)
+            case let .globalAveragePool(x):
+                tensorNames.append(node("GlobalAveragePool", inputs: [tensorNames[x.index]], name: layer))
+                spatial.append(true)
+            case let .multiplyChannels(x, scale):
+                tensorNames.append(node("Mul", inputs: [tensorNames[x.index], tensorNames[scale.index]], name: layer))
+                spatial.append(true)
+            case let .linear(x, weight, bias, post):
+                var source = tensorNames[x.index]
+                if spatial[x.index] {
+                    source = node("Flatten", inputs: [source], name: layer + ".flatten", attributes: [.int("axis", 1)])
+                }
+                let output = node(
+                    "Gemm", inputs: [source, initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)],
+                    name: layer, attributes: [.int("transB", 1)])
+                tensorNames.append(apply(post, to: output, layer: layer))
+                spatial.append(false)
+            }
+        }
+        // The graph's last node writes `logits`.
+        let last = tensorNames[graph.output.index]
+        guard let producer = nodes.lastIndex(where: { $0.output.contains(last) }) else {
+            throw ExportError.unsupported("a graph whose output is its input")
+        }
+        nodes[producer].output = nodes[producer].output.map { $0 == last ? "logits" : $0 }
+
+        var graphProto = Onnx_GraphProto()
+        graphProto.name = name
+        graphProto.node = nodes
+        graphProto.initializer = initializers
+        let batchDimension: Onnx_TensorShapeProto.Dimension = {
+            var dimension = Onnx_TensorShapeProto.Dimension()
+            switch batch {
+            case let .fixed(size): dimension.dimValue = Int64(size)
+            case .dynamic: dimension.dimParam = "N"
+            }
+            return dimension
+        }()
+        graphProto.input = [
+            Self.valueInfo("input", dimensions: [batchDimension] + [3, resolution, resolution].map(Self.dimension)),
+        ]
+        let classes = graph.steps[graph.output.index].layer?.weight.shape[0] ?? 0
+        graphProto.output = [Self.valueInfo("logits", dimensions: [batchDimension, Self.dimension(classes)])]
+
+        var model = Onnx_ModelProto()
+        model.irVersion = ONNXExporter.irVersion
+        model.producerName = "swift-mobilenet"
+        model.producerVersion = "1"
+        model.modelVersion = 1
+        var opset = Onnx_OperatorSetIdProto()
+        opset.domain = ""
+        opset.version = ONNXExporter.opsetVersion
+        model.opsetImport = [opset]
+        model.graph = graphProto
+        return model
+    }
+
+    /// `post` as nodes after `output`: a residual `Add`, then the activation's nodes.
+    private mutating func apply(_ post: [InferenceGraph.PostOperation], to output: String, layer: String) -> String {
+        var current = output
+        for (position, operation) in post.enumerated() {
+            let suffix = post.count > 1 ? ".\(position)" : ""
+            switch operation {
+            case let .add(shortcut):
+                current = node("Add", inputs: [current, tensorNames[shortcut.index]], name: layer + ".add" + suffix)
+            case let .activation(kind):
+                current = activation(kind, on: current, name: layer + "." + kind.rawValue + suffix)
+            }
+        }
+        return current
+    }
+
+    private mutating func activation(_ kind: Activation, on input: String, name: String) -> String {
+        switch kind {
+        case .identity:
+            return input
+        case .relu:
+            return node("Relu", inputs: [input], name: name)
+        case .relu6:
+            return node("Clip", inputs: [input, scalar("clip.min.0", 0), scalar("clip.max.6", 6)], name: name)
+        case .hardSwish:
+            return node("HardSwish", inputs: [input], name: name)
+        case .hardSigmoid:
+            // PyTorch's hard-sigmoid, relu6(x + 3) / 6: ONNX's with alpha 1/6, beta 1/2.
+            return node("HardSigmoid", inputs: [input], name: name, attributes: [.float("alpha", 1.0 / 6.0), .float("beta", 0.5)])
+        }
+    }
+
+    /// Appends a node with one output named after it; returns the output's name.
+    private mutating func node(_ type: String, inputs: [String], name: String, attributes: [Attribute] = []) -> String {
+        var node = Onnx_NodeProto()
+        node.opType = type
+        node.name = name
+        node.input = inputs
+        node.output = [name + ".out"]
+        node.attribute = attributes.map(\.proto)
+        nodes.append(node)
+        return node.output[0]
+    }
+
+    /// A float32 initializer holding `tensor` (its shape as is); returns its name.
+    private mutating func initializer(_ name: String, _ tensor: Tensor) -> String {
+        var proto = Onnx_TensorProto()
+        proto.name = name
+        proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        proto.dims = tensor.shape.dimensions.map(Int64.init)
+        proto.rawData = tensor.withUnsafeBufferPointer { Self.littleEndian($0) }
+        initializers.append(proto)
+        return name
+    }
+
+    /// A scalar float32 initializer, made once per name.
+    private mutating func scalar(_ name: String, _ value: Float) -> String {
+        if !initializers.contains(where: { $0.name == name }) {
+            var proto = Onnx_TensorProto()
+            proto.name = name
+            proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+            proto.rawData = [value].withUnsafeBufferPointer { Self.littleEndian($0) }
+            initializers.append(proto)
+        }
+        return name
+    }
+
+    static func littleEndian(_ values: UnsafeBufferPointer<Float>) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values {
+            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    static func dimension(_ size: Int) -> Onnx_TensorShapeProto.Dimension {
+        var dimension = Onnx_TensorShapeProto.Dimension()
+        dimension.dimValue = Int64(size)
+        return dimension
+    }
+
+    static func valueInfo(_ name: String, dimensions: [Onnx_TensorShapeProto.Dimension]) -> Onnx_ValueInfoProto {
+        var shape = Onnx_TensorShapeProto()
+        shape.dim = dimensions
+        var tensor = Onnx_TypeProto.Tensor()
+        tensor.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        tensor.shape = shape
+        var type = Onnx_TypeProto()
+        type.tensorType = tensor
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        info.type = type
+        return info
+    }
+
+    /// A node attribute.
+    enum Attribute {
+        case int(String, Int64)
+        case ints(String, [Int64])
+        case float(String, Float)
+
+        var proto: Onnx_AttributeProto {
+            var attribute = Onnx_AttributeProto()
+            switch self {
+            case let .int(name, value):
+                attribute.name = name
+                attribute.type = .int
+                attribute.i = value
+            case let .ints(name, values):
+                attribute.name = name
+                attribute.type = .ints
+                attribute.ints = values
+            case let .float(name, value):
+                attribute.name = name
+                attribute.type = .float
+                attribute.f = value
+            }
+            return attribute
+        }
+    }
+}
+
+/// A model the exporter cannot write.
+public enum ExportError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case let .unsupported(what): "export: \(what) has no ONNX form here"
+        }
+    }
+}

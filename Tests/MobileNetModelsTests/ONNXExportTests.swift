@@ -1,0 +1,119 @@
+import Foundation
+import MobileNetExport
+import MobileNetModels
+import MobileNetTensor
+import XCTest
+
+/// Exported ONNX files in the real runtime: `onnx.checker` and ONNX Runtime, through
+/// `Scripts/check_export.py` in the test-only virtualenv `make test` creates
+/// (`MOBILENET_EXPORT_PYTHON`, default `~/.cache/mobilenet-export-venv/bin/python`).
+final class ONNXExportTests: XCTestCase {
+    private static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    static func python() throws -> String {
+        let path = ProcessInfo.processInfo.environment["MOBILENET_EXPORT_PYTHON"]
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/mobilenet-export-venv/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw XCTSkip("skipped: no export-check virtualenv at \(path); run `make export-venv` (make test does)")
+        }
+        return path
+    }
+
+    /// `model` exported, run by ONNX Runtime on `images` (NHWC, converted to NCHW), against our
+    /// fused fp32 path: the checker script's JSON.
+    private func check(_ onnx: Data, images: Tensor, expected: Tensor, label: String) throws -> [String: Any] {
+        let python = try Self.python()
+        let file = folder.appendingPathComponent("\(label).onnx")
+        try onnx.write(to: file)
+        let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let nhwc = images.scalars
+        var nchw = [Float](repeating: 0, count: nhwc.count)
+        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
+            nchw[((b * c + k) * h + y) * w + x] = nhwc[((b * h + y) * w + x) * c + k]
+        } } } }
+        let input = folder.appendingPathComponent("\(label).input.f32")
+        let logits = folder.appendingPathComponent("\(label).logits.f32")
+        try nchw.withUnsafeBytes { Data($0) }.write(to: input)
+        try expected.scalars.withUnsafeBytes { Data($0) }.write(to: logits)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [
+            Self.repository.appendingPathComponent("Scripts/check_export.py").path, file.path,
+            "--input", input.path, "--shape", "\(n),\(c),\(h),\(w)", "--expected", logits.path,
+        ]
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
+        let complaint = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "\(label): \(complaint)")
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: printed) as? [String: Any], "\(label): \(complaint)")
+    }
+
+    private func images(_ count: Int, resolution: Int, seed: UInt64) -> Tensor {
+        var generator = SplitMix64(seed: seed)
+        return Tensor.uniform([count, resolution, resolution, 3], in: -2...2, using: &generator)
+    }
+
+    /// Every family at a width and resolution of its own, a batch of three through the dynamic
+    /// batch axis: ONNX Runtime's logits within 1e-4 of ours (max abs).
+    func testEveryFamilyMatchesONNXRuntime() throws {
+        let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
+        for (architecture, width, resolution) in cases {
+            let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
+            model.setTraining(false)
+            DeterministicFill.fill(model)
+            let batch = images(3, resolution: resolution, seed: 5)
+            let expected = try InferenceModel(model)(batch)
+            let label = "\(architecture)-\(width)-\(resolution)"
+            let result = try check(ONNXExporter.data(model, resolution: resolution), images: batch, expected: expected, label: label)
+            XCTAssertEqual(result["checker"] as? String, "ok", label)
+            XCTAssertEqual(result["shape"] as? [Int], [3, 10], label)
+            let difference = try XCTUnwrap(result["max_abs_diff"] as? Double, label)
+            let largest = expected.scalars.map { abs(Double($0)) }.max() ?? 0
+            XCTAssertLessThan(difference, 1e-4, "\(label): logits up to \(largest)")
+        }
+    }
+
+    /// The export names its initializers after the state dict and declares what ONNX Runtime
+    /// and torchvision users expect: ir 8, opset 17, `input` NCHW with a symbolic batch, `logits`.
+    func testGraphInterfaceAndNames() throws {
+        let model = try makeModel(ModelConfiguration(.v2, widthMultiplier: 0.5, classCount: 7), seed: 1)
+        model.setTraining(false)
+        let proto = try ONNXExporter.model(model, resolution: 160)
+        XCTAssertEqual(proto.irVersion, 8)
+        XCTAssertEqual(proto.opsetImport.map(\.version), [17])
+        XCTAssertEqual(proto.graph.input.map(\.name), ["input"])
+        XCTAssertEqual(proto.graph.output.map(\.name), ["logits"])
+        let dimensions = proto.graph.input[0].type.tensorType.shape.dim
+        XCTAssertEqual(dimensions.first?.dimParam, "N")
+        XCTAssertEqual(dimensions.dropFirst().map(\.dimValue), [3, 160, 160])
+        let names = Set(proto.graph.initializer.map(\.name))
+        for key in ["features.0.0.weight", "features.0.0.bias", "features.3.conv.1.0.weight", "classifier.1.weight", "classifier.1.bias"] {
+            XCTAssertTrue(names.contains(key), key)
+        }
+        // V2: 52 convolutions (batch norm folded), one Gemm; every ReLU6 a Clip.
+        let types = proto.graph.node.map(\.opType)
+        XCTAssertEqual(types.filter { $0 == "Conv" }.count, 52)
+        XCTAssertEqual(types.filter { $0 == "Gemm" }.count, 1)
+        XCTAssertEqual(types.filter { $0 == "Clip" }.count, 35)
+        XCTAssertEqual(types.filter { $0 == "Add" }.count, 10)
+        let fixed = try ONNXExporter.model(model, resolution: 160, batch: .fixed(4))
+        XCTAssertEqual(fixed.graph.input[0].type.tensorType.shape.dim.first?.dimValue, 4)
+    }
+}
