@@ -27,8 +27,8 @@ AVX2_TESTS := \
 	MobileNetTensorTests.EngineParityTests MobileNetTensorTests.BackwardParityTests \
 	MobileNetTensorTests.GradientCheckTests MobileNetTensorTests.InferenceGraphTests \
 	MobileNetModelsTests.ParityTests MobileNetModelsTests.ModelGradientTests MobileNetModelsTests.InferenceModelTests \
-	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
-	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests \
+	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetModelsTests.ONNXExportTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
+	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests MobileNetTests.ONNXPretrainedExportTests \
 	MobileNetTrainingTests.TrainingRunTests \
 	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests MobileNetCLITests.QuantizeCommandTests
 # The readers, the data loading (decoding threads), the tensor engine and the inference sessions

@@ -93,12 +93,12 @@ let package = Package(
         // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples).
         .target(name: "MobileNetTestSupport", dependencies: ["MobileNetData"], path: "Tests/MobileNetTestSupport"),
         .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "MobileNetTests", dependencies: ["MobileNet"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MobileNetTests", dependencies: ["MobileNet", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),
         .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetModelsTests",
-            dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO", "MobileNetExport"],
+            dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO", "MobileNetExport", "MobileNetTestSupport"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -36,6 +36,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=Path, required=True)
     parser.add_argument("--ours", type=Path, required=True)
+    parser.add_argument("--onnx", type=Path, help="the ONNX file to time in ONNX Runtime (default: DIR/v2-int8-qdq.onnx, "
+                        "ONNX Runtime's own quantization; e.g. `mobilenet export --model ours.safetensors`'s)")
     parser.add_argument("--mobilenet", default=".build/release/mobilenet")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
@@ -51,7 +53,7 @@ def main():
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = args.threads
     options.inter_op_num_threads = 1
-    ort = onnxruntime.InferenceSession(str(args.models / "v2-int8-qdq.onnx"), options, providers=["CPUExecutionProvider"])
+    ort = onnxruntime.InferenceSession(str(args.onnx or args.models / "v2-int8-qdq.onnx"), options, providers=["CPUExecutionProvider"])
     nchw = np.random.default_rng(0).standard_normal((args.batch, 3, 224, 224), dtype=np.float32)
     ort_input = ort.get_inputs()[0].name
     litert = Interpreter(model_path=str(args.models / f"v2-b{args.batch}-int8.tflite"), num_threads=args.threads)

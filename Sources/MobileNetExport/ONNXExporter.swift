@@ -34,6 +34,24 @@ public enum ONNXExporter {
         try Self.model(model, resolution: resolution, batch: batch).serializedData()
     }
 
+    /// An int8 model in ONNX's QDQ form, the layout ONNX Runtime fuses into `QLinearConv`:
+    /// every integer value as `QuantizeLinear` → `DequantizeLinear` (u8, the model's own scale
+    /// and zero point), each layer's int8 weights as an initializer dequantized per output
+    /// channel (`axis=0`) and its int32 bias at `s_src · s_w[c]`; what the int8 model keeps in
+    /// float (the squeeze-and-excitation gate, the logits) stays float.
+    public static func model(
+        _ quantized: QuantizedModel, resolution: Int, batch: Batch = .dynamic
+    ) throws -> Onnx_ModelProto {
+        var builder = ONNXGraphBuilder(
+            graph: quantized.graph, name: name(of: quantized.configuration) + "_int8", quantization: quantized.quantization)
+        return try builder.build(resolution: resolution, batch: batch)
+    }
+
+    /// The bytes of ``model(_:resolution:batch:)-(QuantizedModel,_,_)``.
+    public static func data(_ quantized: QuantizedModel, resolution: Int, batch: Batch = .dynamic) throws -> Data {
+        try Self.model(quantized, resolution: resolution, batch: batch).serializedData()
+    }
+
     static func name(of configuration: ModelConfiguration) -> String {
         "mobilenet_\(configuration.architecture.rawValue.replacingOccurrences(of: "-", with: "_"))_\(configuration.widthMultiplier)"
     }
@@ -44,6 +62,8 @@ public enum ONNXExporter {
 struct ONNXGraphBuilder {
     let graph: InferenceGraph
     let name: String
+    /// For a QDQ export; nil in fp32.
+    let quantization: GraphQuantization?
     private var nodes: [Onnx_NodeProto] = []
     private var initializers: [Onnx_TensorProto] = []
     /// The ONNX tensor holding each step's value, by step index.
@@ -51,9 +71,10 @@ struct ONNXGraphBuilder {
     /// Values that are NCHW `[N, C, 1, 1]` (pooled) rather than `[N, C]`, by step index.
     private var spatial: [Bool] = []
 
-    init(graph: InferenceGraph, name: String) {
+    init(graph: InferenceGraph, name: String, quantization: GraphQuantization? = nil) {
         self.graph = graph
         self.name = name
+        self.quantization = quantization
     }
 
     mutating func build(resolution: Int, batch: ONNXExporter.Batch) throws -> Onnx_ModelProto {
@@ -62,35 +83,36 @@ struct ONNXGraphBuilder {
             switch step {
             case let .input(channels):
                 guard channels == 3 else { throw ExportError.unsupported("an input of \(channels) channels") }
-                tensorNames.append("input")
+                tensorNames.append(quantized("input", step: index, name: "input"))
                 spatial.append(true)
             case let .convolution(x, weight, bias, geometry, post):
                 let kernel = [Int64(weight.shape[2]), Int64(weight.shape[3])]
                 let pad = Int64(geometry.padding)
+                let (weightName, biasName) = try parameters(layer, weight: weight, bias: bias, step: index, source: x.index)
                 let output = node(
-                    "Conv", inputs: [tensorNames[x.index], initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)],
+                    "Conv", inputs: [tensorNames[x.index], weightName, biasName],
                     name: layer, attributes: [
                         .ints("kernel_shape", kernel), .ints("strides", [Int64(geometry.stride), Int64(geometry.stride)]),
                         .ints("pads", [pad, pad, pad, pad]), .ints("dilations", [Int64(geometry.dilation), Int64(geometry.dilation)]),
                         .int("group", Int64(geometry.groups)),
                     ])
-                tensorNames.append(apply(post, to: output, layer: layer))
+                tensorNames.append(quantized(apply(post, to: output, layer: layer), step: index, name: layer))
                 spatial.append(true)
             case let .globalAveragePool(x):
-                tensorNames.append(node("GlobalAveragePool", inputs: [tensorNames[x.index]], name: layer))
+                tensorNames.append(quantized(node("GlobalAveragePool", inputs: [tensorNames[x.index]], name: layer), step: index, name: layer))
                 spatial.append(true)
             case let .multiplyChannels(x, scale):
-                tensorNames.append(node("Mul", inputs: [tensorNames[x.index], tensorNames[scale.index]], name: layer))
+                tensorNames.append(
+                    quantized(node("Mul", inputs: [tensorNames[x.index], tensorNames[scale.index]], name: layer), step: index, name: layer))
                 spatial.append(true)
             case let .linear(x, weight, bias, post):
                 var source = tensorNames[x.index]
                 if spatial[x.index] {
                     source = node("Flatten", inputs: [source], name: layer + ".flatten", attributes: [.int("axis", 1)])
                 }
-                let output = node(
-                    "Gemm", inputs: [source, initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)],
-                    name: layer, attributes: [.int("transB", 1)])
-                tensorNames.append(apply(post, to: output, layer: layer))
+                let (weightName, biasName) = try parameters(layer, weight: weight, bias: bias, step: index, source: x.index)
+                let output = node("Gemm", inputs: [source, weightName, biasName], name: layer, attributes: [.int("transB", 1)])
+                tensorNames.append(quantized(apply(post, to: output, layer: layer), step: index, name: layer))
                 spatial.append(false)
             }
         }
@@ -130,6 +152,84 @@ struct ONNXGraphBuilder {
         model.opsetImport = [opset]
         model.graph = graphProto
         return model
+    }
+
+    /// A layer's weight and bias inputs: float initializers, or in QDQ the integer ones behind
+    /// `DequantizeLinear` nodes (per output channel).
+    private mutating func parameters(
+        _ layer: String, weight: Tensor, bias: Tensor, step: Int, source: Int
+    ) throws -> (weight: String, bias: String) {
+        guard let quantization else { return (initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)) }
+        guard let integers = quantization.layers[step] else { throw ExportError.unsupported("step \(step) without integer weights") }
+        let channels = integers.weightScales.count
+        let sourceScale = quantization.values[source].scale
+        let weightName = dequantized(
+            layer + ".weight", integers: .int8(integers.weights), dims: weight.shape.dimensions, scales: integers.weightScales,
+            node: layer + ".weight.dequantize")
+        let biasName = dequantized(
+            layer + ".bias", integers: .int32(integers.bias), dims: [channels], scales: integers.weightScales.map { sourceScale * $0 },
+            node: layer + ".bias.dequantize")
+        return (weightName, biasName)
+    }
+
+    enum Integers {
+        case int8([Int8])
+        case int32([Int32])
+    }
+
+    /// An integer initializer `name` with per-axis scales (zero points 0), dequantized along
+    /// axis 0; returns the float tensor's name.
+    private mutating func dequantized(_ name: String, integers: Integers, dims: [Int], scales: [Float], node nodeName: String) -> String {
+        var data = Onnx_TensorProto()
+        data.name = name
+        data.dims = dims.map(Int64.init)
+        var zero = Onnx_TensorProto()
+        zero.name = name + "_zero_point"
+        zero.dims = [Int64(scales.count)]
+        switch integers {
+        case let .int8(values):
+            data.dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
+            data.rawData = Data(values.map { UInt8(bitPattern: $0) })
+            zero.dataType = data.dataType
+            zero.rawData = Data(count: scales.count)
+        case let .int32(values):
+            data.dataType = Int32(Onnx_TensorProto.DataType.int32.rawValue)
+            var bytes = Data(capacity: values.count * 4)
+            for value in values { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+            data.rawData = bytes
+            zero.dataType = data.dataType
+            zero.rawData = Data(count: scales.count * 4)
+        }
+        initializers.append(data)
+        initializers.append(zero)
+        let scale = floats(name + "_scale", scales)
+        return node("DequantizeLinear", inputs: [name, scale, zero.name], name: nodeName, attributes: [.int("axis", 0)])
+    }
+
+    /// In QDQ, an integer value `output` of step `step` as `QuantizeLinear` → `DequantizeLinear`
+    /// with its scale and zero point; a float value (and every value in fp32) as it is.
+    private mutating func quantized(_ output: String, step: Int, name: String) -> String {
+        guard let quantization, quantization.values[step].type != .float32 else { return output }
+        let value = quantization.values[step]
+        let scale = floats(name + ".output_scale", [value.scale], scalar: true)
+        var zero = Onnx_TensorProto()
+        zero.name = name + ".output_zero_point"
+        zero.dataType = Int32((value.type == .uint8 ? Onnx_TensorProto.DataType.uint8 : .int8).rawValue)
+        zero.rawData = Data([UInt8(truncatingIfNeeded: value.zeroPoint)])
+        initializers.append(zero)
+        let integer = node("QuantizeLinear", inputs: [output, scale, zero.name], name: name + ".quantize")
+        return node("DequantizeLinear", inputs: [integer, scale, zero.name], name: name + ".dequantize")
+    }
+
+    /// A float32 initializer of `values` (1-D, or a scalar).
+    private mutating func floats(_ name: String, _ values: [Float], scalar: Bool = false) -> String {
+        var proto = Onnx_TensorProto()
+        proto.name = name
+        proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        if !scalar { proto.dims = [Int64(values.count)] }
+        proto.rawData = values.withUnsafeBufferPointer { Self.littleEndian($0) }
+        initializers.append(proto)
+        return name
     }
 
     /// `post` as nodes after `output`: a residual `Add`, then the activation's nodes.

@@ -147,3 +147,51 @@ final class QuantizeCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
 }
+
+/// `mobilenet export` as a user runs it: the files it writes and the one-line refusals.
+final class ExportCommandTests: XCTestCase {
+    func testExportWritesONNXAndRefusesBadInput() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A checkpoint of one's own: two steps of training on Fashion-MNIST.
+        let run = folder.appendingPathComponent("run").path
+        let train = try MobileNetProcess.run([
+            "train", "--dataset", "fashion-mnist", "--variant", "v1", "--width", "0.25", "--resolution", "32", "--epochs", "1",
+            "--batch-size", "64", "--limit", "128", "--threads", "1", "--output", run,
+        ])
+        try XCTSkipIf(train.status != 0 && train.error.contains("Fashion-MNIST"), "skipped: Fashion-MNIST is not installed")
+        XCTAssertEqual(train.status, 0, train.error)
+        let weights = URL(fileURLWithPath: run).appendingPathComponent("epoch-1.safetensors").path
+        let output = folder.appendingPathComponent("v1.onnx").path
+        let export = try MobileNetProcess.run([
+            "export", "--format", "onnx", "--variant", "v1", "--width", "0.25", "--classes", "10", "--weights", weights,
+            "--resolution", "64", "--batch", "2", "--output", output,
+        ])
+        XCTAssertEqual(export.status, 0, export.error)
+        XCTAssertTrue(export.output.contains("opset 17"), export.output)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: output)[.size] as? Int)
+        XCTAssertGreaterThan(size, 100_000, "V1 α=0.25: about 0.2 M float parameters")
+
+        let int8 = folder.appendingPathComponent("int8.safetensors").path
+        let quantize = try MobileNetProcess.run(["quantize", "--checkpoint", run, "--calibration", "fashion-mnist", "--samples", "16", "--output", int8])
+        XCTAssertEqual(quantize.status, 0, quantize.error)
+        let cases: [([String], String)] = [
+            (["export", "--format", "tflite2", "--output", folder.appendingPathComponent("x").path], "--format"),
+            (["export", "--format", "onnx", "--variant", "v1", "--width", "0.25", "--classes", "10", "--weights", weights, "--output", output], "--force"),
+            (["export", "--format", "onnx", "--model", int8, "--variant", "v2", "--output", folder.appendingPathComponent("y.onnx").path], "--variant v2"),
+            (["export", "--format", "onnx", "--model", int8, "--weights", weights, "--output", folder.appendingPathComponent("y.onnx").path], "exclude"),
+            (["export", "--format", "onnx", "--batch", "many", "--output", folder.appendingPathComponent("y.onnx").path], "--batch"),
+            (["export", "--format", "onnx", "--model", weights, "--output", folder.appendingPathComponent("y.onnx").path], "not a quantized model"),
+        ]
+        for (arguments, mention) in cases {
+            let result = try MobileNetProcess.run(arguments)
+            XCTAssertTrue((1..<128).contains(result.status), "\(arguments): status \(result.status)")
+            XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, "\(arguments): \(result.error)")
+            XCTAssertTrue(result.error.contains(mention), "\(arguments): \(result.error) does not say \(mention)")
+        }
+        let qdq = try MobileNetProcess.run(["export", "--format", "onnx", "--model", int8, "--output", folder.appendingPathComponent("q.onnx").path])
+        XCTAssertEqual(qdq.status, 0, qdq.error)
+        XCTAssertTrue(qdq.output.contains("int8 (QDQ) at 32x32"), qdq.output)
+    }
+}

@@ -2,15 +2,13 @@ import Foundation
 import MobileNetExport
 import MobileNetModels
 import MobileNetTensor
+import MobileNetTestSupport
 import XCTest
 
 /// Exported ONNX files in the real runtime: `onnx.checker` and ONNX Runtime, through
 /// `Scripts/check_export.py` in the test-only virtualenv `make test` creates
 /// (`MOBILENET_EXPORT_PYTHON`, default `~/.cache/mobilenet-export-venv/bin/python`).
 final class ONNXExportTests: XCTestCase {
-    private static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     private var folder: URL!
 
     override func setUpWithError() throws {
@@ -20,49 +18,6 @@ final class ONNXExportTests: XCTestCase {
 
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: folder)
-    }
-
-    static func python() throws -> String {
-        let path = ProcessInfo.processInfo.environment["MOBILENET_EXPORT_PYTHON"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/mobilenet-export-venv/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw XCTSkip("skipped: no export-check virtualenv at \(path); run `make export-venv` (make test does)")
-        }
-        return path
-    }
-
-    /// `model` exported, run by ONNX Runtime on `images` (NHWC, converted to NCHW), against our
-    /// fused fp32 path: the checker script's JSON.
-    private func check(_ onnx: Data, images: Tensor, expected: Tensor, label: String) throws -> [String: Any] {
-        let python = try Self.python()
-        let file = folder.appendingPathComponent("\(label).onnx")
-        try onnx.write(to: file)
-        let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
-        let nhwc = images.scalars
-        var nchw = [Float](repeating: 0, count: nhwc.count)
-        for b in 0..<n { for y in 0..<h { for x in 0..<w { for k in 0..<c {
-            nchw[((b * c + k) * h + y) * w + x] = nhwc[((b * h + y) * w + x) * c + k]
-        } } } }
-        let input = folder.appendingPathComponent("\(label).input.f32")
-        let logits = folder.appendingPathComponent("\(label).logits.f32")
-        try nchw.withUnsafeBytes { Data($0) }.write(to: input)
-        try expected.scalars.withUnsafeBytes { Data($0) }.write(to: logits)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            Self.repository.appendingPathComponent("Scripts/check_export.py").path, file.path,
-            "--input", input.path, "--shape", "\(n),\(c),\(h),\(w)", "--expected", logits.path,
-        ]
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "\(label): \(complaint)")
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: printed) as? [String: Any], "\(label): \(complaint)")
     }
 
     private func images(_ count: Int, resolution: Int, seed: UInt64) -> Tensor {
@@ -81,7 +36,7 @@ final class ONNXExportTests: XCTestCase {
             let batch = images(3, resolution: resolution, seed: 5)
             let expected = try InferenceModel(model)(batch)
             let label = "\(architecture)-\(width)-\(resolution)"
-            let result = try check(ONNXExporter.data(model, resolution: resolution), images: batch, expected: expected, label: label)
+            let result = try ExportCheck.run(ONNXExporter.data(model, resolution: resolution), images: batch, expected: expected, label: label, in: folder)
             XCTAssertEqual(result["checker"] as? String, "ok", label)
             XCTAssertEqual(result["shape"] as? [Int], [3, 10], label)
             let difference = try XCTUnwrap(result["max_abs_diff"] as? Double, label)

@@ -22,7 +22,7 @@ final class PretrainedParityTests: XCTestCase {
         var photos: [Photo]
     }
 
-    private static let repository = URL(fileURLWithPath: #filePath)
+    static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     private func classifier() throws -> PretrainedClassifier {
@@ -33,7 +33,7 @@ final class PretrainedParityTests: XCTestCase {
         }
     }
 
-    private func fixture() throws -> Fixture {
+    static func fixture() throws -> Fixture {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "pretrained_mobilenet_v2", withExtension: "json", subdirectory: "Fixtures"))
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
@@ -52,7 +52,7 @@ final class PretrainedParityTests: XCTestCase {
     func testPhotosGetPyTorchsLogitsAndTopFive() throws {
         let classifier = try classifier()
         let model = try model()
-        let fixture = try fixture()
+        let fixture = try Self.fixture()
         XCTAssertEqual(fixture.photos.count, 2)
         for photo in fixture.photos {
             let image = try ImageDecoder.decode(contentsOf: Self.repository.appendingPathComponent(photo.file))

@@ -26,6 +26,14 @@ final class QuantizedPretrainedTests: XCTestCase {
         }
     }
 
+    /// Calibration batches (each photo's centre crop and 3 random crops, seed 1) and an
+    /// evaluation batch (the centre crops and 4 other random ones each, seed 2: 45 crops).
+    static func batches(_ classifier: PretrainedClassifier) throws -> (calibration: [Tensor], evaluation: Tensor) {
+        let photos = try photos()
+        let calibration = try crops(photos, random: 3, seed: 1).chunked(9).map { try classifier.inputBatch(prepared: $0) }
+        return (calibration, try classifier.inputBatch(prepared: crops(photos, random: 4, seed: 2)))
+    }
+
     func testInt8AgreesWithFP32OnCropsOfThePhotos() throws {
         let classifier: PretrainedClassifier
         do {
@@ -36,10 +44,8 @@ final class QuantizedPretrainedTests: XCTestCase {
         let model = try PretrainedClassifier.loadModel(
             configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
             file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
-        let photos = try Self.photos()
-        XCTAssertEqual(photos.count, 9)
-        let calibration = try Self.crops(photos, random: 3, seed: 1).chunked(9).map { try classifier.inputBatch(prepared: $0) }
-        let evaluation = try classifier.inputBatch(prepared: Self.crops(photos, random: 4, seed: 2))
+        XCTAssertEqual(try Self.photos().count, 9)
+        let (calibration, evaluation) = try Self.batches(classifier)
         let int8 = try QuantizedModel(model, calibration: calibration)
         let fp32 = try InferenceModel(model)(evaluation)
         let quantized = try int8(evaluation)

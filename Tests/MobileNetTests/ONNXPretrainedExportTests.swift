@@ -1,0 +1,75 @@
+import Foundation
+import MobileNet
+import MobileNetTestSupport
+import XCTest
+
+/// The pretrained MobileNetV2 exported and run by ONNX Runtime: in fp32 against PyTorch's logits
+/// on the example photos; in int8 as QDQ (which ONNX Runtime fuses into QLinearConv and friends)
+/// against our own int8 model on crops of the bundled photos, and against fp32.
+final class ONNXPretrainedExportTests: XCTestCase {
+    func testFP32ExportGetsPyTorchsLogits() throws {
+        let classifier: PretrainedClassifier
+        do {
+            classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)
+        } catch let error as WeightsCacheError {
+            throw XCTSkip("skipped: \(error)")
+        }
+        _ = try ExportCheck.python()
+        let model = try PretrainedClassifier.loadModel(
+            configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
+            file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
+        let fixture = try PretrainedParityTests.fixture()
+        let crops = try fixture.photos.map {
+            try classifier.prepare(ImageDecoder.decode(contentsOf: PretrainedParityTests.repository.appendingPathComponent($0.file)))
+        }
+        let batch = try classifier.inputBatch(prepared: crops)
+        let pytorch = try Tensor(shape: [crops.count, 1000], values: fixture.photos.flatMap(\.logits))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-v2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try ExportCheck.run(ONNXExporter.data(model, resolution: 224), images: batch, expected: pytorch, label: "v2", in: folder)
+        XCTAssertEqual(result["checker"] as? String, "ok")
+        // Issue 12: within 1e-3 of PyTorch's logits.
+        XCTAssertLessThanOrEqual(try XCTUnwrap(result["max_abs_diff"] as? Double), 1e-3)
+        XCTAssertEqual(result["top1_agreement"] as? Int, crops.count)
+    }
+
+    func testQDQExportAgreesWithOurInt8Model() throws {
+        let classifier: PretrainedClassifier
+        do {
+            classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)
+        } catch let error as WeightsCacheError {
+            throw XCTSkip("skipped: \(error)")
+        }
+        _ = try ExportCheck.python()
+        let model = try PretrainedClassifier.loadModel(
+            configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
+            file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
+        let (calibration, evaluation) = try QuantizedPretrainedTests.batches(classifier)
+        let int8 = try QuantizedModel(model, calibration: calibration)
+        let ours = try int8(evaluation)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qdq-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let onnx = try ONNXExporter.data(int8, resolution: 224)
+        let againstInt8 = try ExportCheck.run(onnx, images: evaluation, expected: ours, label: "v2-qdq", in: folder)
+        XCTAssertEqual(againstInt8["checker"] as? String, "ok")
+        let fp32 = try InferenceModel(model)(evaluation)
+        let againstFP32 = try ExportCheck.run(onnx, images: evaluation, expected: fp32, label: "v2-qdq-fp32", in: folder)
+        let (sameAsInt8, sameAsFP32) = (try XCTUnwrap(againstInt8["top1_agreement"] as? Int), try XCTUnwrap(againstFP32["top1_agreement"] as? Int))
+        let images = evaluation.shape[0]
+        let oursAgreeing = (0..<images).filter { row in
+            (0..<1000).max { fp32[row, $0] < fp32[row, $1] } == (0..<1000).max { ours[row, $0] < ours[row, $1] }
+        }.count
+        print("QDQ in ONNX Runtime on \(CPUEngine.instructionSet): top-1 = ours int8 on \(sameAsInt8)/\(images), = fp32 on \(sameAsFP32) (ours int8: \(oursAgreeing))")
+        // Measured 2026-12-02, VNNI / AVX2 cap: 41 / 43 of 45 with our int8, 39 / 39 with fp32
+        // (ours 42 / 41). The two int8 implementations round ties differently (ONNX Runtime's
+        // requantization is one product, ours two; its residual convolutions run in float): at
+        // the second layer 1 element in 400,000 differs by one step, and the differences grow
+        // layer by layer, so crops near a tie between two classes can go either way. Issue 12
+        // asks 98 %; BENCHMARKS.md gives the figures on the fidelity set.
+        XCTAssertGreaterThanOrEqual(sameAsInt8, 36)
+        XCTAssertGreaterThanOrEqual(sameAsFP32, 35, "near our int8 model's agreement with fp32 (\(oursAgreeing))")
+    }
+}
