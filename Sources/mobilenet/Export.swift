@@ -79,15 +79,7 @@ struct Export: ParsableCommand {
             description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8 (QDQ) at \(side)x\(side)"
         } else {
             let configuration = ModelConfiguration(variant ?? .v2, widthMultiplier: width ?? 1, classCount: classes ?? 1000)
-            let network: any ImageClassifier
-            if let weights {
-                network = try PretrainedClassifier.loadModel(configuration: configuration, file: URL(fileURLWithPath: weights))
-            } else {
-                guard let published = PretrainedWeights.default(for: configuration.architecture), published.configuration == configuration else {
-                    throw CommandError(description: "no published weights for \(configuration.architecture) α=\(configuration.widthMultiplier) with \(configuration.classCount) classes; pass --weights PATH")
-                }
-                network = try PretrainedClassifier.loadModel(configuration: configuration, file: WeightsCache.locate(published.fileName))
-            }
+            let network = try floatModel(configuration, weights: weights)
             let side = resolution ?? 224
             data = try ONNXExporter.data(network, resolution: side, batch: batchDimension())
             description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in fp32 at \(side)x\(side)"

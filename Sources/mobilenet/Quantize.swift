@@ -88,16 +88,7 @@ struct Quantize: ParsableCommand {
             try quantizeRun(TrainedRun(checkpoint))
             return
         }
-        let configuration = model.modelConfiguration
-        let network: any ImageClassifier
-        if let weights {
-            network = try PretrainedClassifier.loadModel(configuration: configuration, file: URL(fileURLWithPath: weights))
-        } else {
-            guard let published = PretrainedWeights.default(for: model.variant), published.configuration == configuration else {
-                throw CommandError(description: "no published weights for \(configuration.architecture) α=\(configuration.widthMultiplier) with \(configuration.classCount) classes; pass --weights PATH")
-            }
-            network = try PretrainedClassifier.loadModel(configuration: configuration, file: WeightsCache.locate(published.fileName))
-        }
+        let network = try floatModel(model.modelConfiguration, weights: weights)
         let photos = try Self.photos(in: calibration, limit: samples)
         let preprocessing = transform.preprocessing
         var batches: [Tensor] = []
@@ -248,4 +239,16 @@ extension Tensor {
         let perImage = shape.dimensions.dropFirst().reduce(1, *)
         return try Tensor(shape: Shape([count] + shape.dimensions.dropFirst()), values: Array(scalars.prefix(count * perImage)))
     }
+}
+
+/// The float model `configuration` names, with the weights of the checkpoint `weights`, or the
+/// published ones from the cache when there are published weights of exactly that model.
+func floatModel(_ configuration: ModelConfiguration, weights: String?) throws -> any ImageClassifier {
+    if let weights {
+        return try PretrainedClassifier.loadModel(configuration: configuration, file: URL(fileURLWithPath: weights))
+    }
+    guard let published = PretrainedWeights.default(for: configuration.architecture), published.configuration == configuration else {
+        throw CommandError(description: "no published weights for \(configuration.architecture) α=\(configuration.widthMultiplier) with \(configuration.classCount) classes; pass --weights PATH")
+    }
+    return try PretrainedClassifier.loadModel(configuration: configuration, file: WeightsCache.locate(published.fileName))
 }

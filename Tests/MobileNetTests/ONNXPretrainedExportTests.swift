@@ -7,7 +7,9 @@ import XCTest
 /// on the example photos; in int8 as QDQ (which ONNX Runtime fuses into QLinearConv and friends)
 /// against our own int8 model on crops of the bundled photos, and against fp32.
 final class ONNXPretrainedExportTests: XCTestCase {
-    func testFP32ExportGetsPyTorchsLogits() throws {
+    /// The published V2 as a classifier (its preprocessing) and as modules; skips without the
+    /// weights or the export-check virtualenv.
+    private func pretrained() throws -> (PretrainedClassifier, any ImageClassifier) {
         let classifier: PretrainedClassifier
         do {
             classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)
@@ -18,6 +20,11 @@ final class ONNXPretrainedExportTests: XCTestCase {
         let model = try PretrainedClassifier.loadModel(
             configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
             file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
+        return (classifier, model)
+    }
+
+    func testFP32ExportGetsPyTorchsLogits() throws {
+        let (classifier, model) = try pretrained()
         let fixture = try PretrainedParityTests.fixture()
         let crops = try fixture.photos.map {
             try classifier.prepare(ImageDecoder.decode(contentsOf: PretrainedParityTests.repository.appendingPathComponent($0.file)))
@@ -35,16 +42,7 @@ final class ONNXPretrainedExportTests: XCTestCase {
     }
 
     func testQDQExportAgreesWithOurInt8Model() throws {
-        let classifier: PretrainedClassifier
-        do {
-            classifier = try PretrainedClassifier(weights: .mobileNetV2ImageNet)
-        } catch let error as WeightsCacheError {
-            throw XCTSkip("skipped: \(error)")
-        }
-        _ = try ExportCheck.python()
-        let model = try PretrainedClassifier.loadModel(
-            configuration: PretrainedWeights.mobileNetV2ImageNet.configuration,
-            file: WeightsCache.locate(PretrainedWeights.mobileNetV2ImageNet.fileName))
+        let (classifier, model) = try pretrained()
         let (calibration, evaluation) = try QuantizedPretrainedTests.batches(classifier)
         let int8 = try QuantizedModel(model, calibration: calibration)
         let ours = try int8(evaluation)
