@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs an exported model in the runtime people deploy it with and compares its outputs with
-swift-mobilenet's: `onnx.checker` and ONNX Runtime for .onnx files.
+swift-mobilenet's: `onnx.checker` and ONNX Runtime for .onnx files, LiteRT for .tflite files.
 
 The test suite (ExportTests) writes the model, the input batch and our logits, and calls
 
@@ -18,6 +18,37 @@ import sys
 import numpy as np
 
 
+def run_onnx(path, batch):
+    import onnx
+    import onnxruntime
+
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {"input": batch})
+    return logits, f"onnxruntime {onnxruntime.__version__}", "ok"
+
+
+def run_litert(path, batch):
+    """LiteRT's interpreter (XNNPACK), the input NHWC and resized to the batch."""
+    from importlib.metadata import version
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=1)
+    (source,) = interpreter.get_input_details()
+    (target,) = interpreter.get_output_details()
+    if source["name"] != "input" or target["name"] != "logits":
+        raise ValueError(f"expected tensors input and logits, got {source['name']} and {target['name']}")
+    nhwc = np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
+    interpreter.resize_tensor_input(source["index"], list(nhwc.shape))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(source["index"], nhwc)
+    interpreter.invoke()
+    return interpreter.get_tensor(target["index"]), f"ai-edge-litert {version('ai-edge-litert')}", "n/a"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
@@ -29,18 +60,13 @@ def main():
     batch = np.fromfile(args.input, dtype="<f4").reshape(shape)
     expected = np.fromfile(args.expected, dtype="<f4").reshape(shape[0], -1)
 
-    import onnx
-    import onnxruntime
-
-    model = onnx.load(args.model)
-    onnx.checker.check_model(model, full_check=True)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
-    (logits,) = session.run(["logits"], {"input": batch})
+    if args.model.endswith(".tflite"):
+        logits, runtime, checker = run_litert(args.model, batch)
+    else:
+        logits, runtime, checker = run_onnx(args.model, batch)
     result = {
-        "checker": "ok",
-        "runtime": f"onnxruntime {onnxruntime.__version__}",
+        "checker": checker,
+        "runtime": runtime,
         "shape": list(logits.shape),
         "max_abs_diff": float(np.max(np.abs(logits - expected))),
         "top1_agreement": int(np.sum(np.argmax(logits, axis=1) == np.argmax(expected, axis=1))),

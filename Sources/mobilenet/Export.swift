@@ -5,13 +5,13 @@ import MobileNet
 /// `mobilenet export`: a model as a file for the runtimes people deploy with.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a model (fp32, or an int8 file from `mobilenet quantize`) as ONNX for ONNX Runtime, OpenVINO or TensorRT.")
+        abstract: "Export a model as ONNX (fp32, or an int8 file from `mobilenet quantize` as QDQ) for ONNX Runtime, OpenVINO or TensorRT, or as TFLite (fp32) for LiteRT.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case onnx
+        case onnx, tflite
     }
 
-    @Option(name: .long, help: "The file format: onnx.")
+    @Option(name: .long, help: "The file format: onnx or tflite.")
     var format: Format
 
     @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small (default v2; an int8 --model names its own).")
@@ -32,7 +32,7 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "The file to write.")
     var output: String
 
-    @Option(name: .long, help: "The input's batch size, or dynamic (a symbolic N; the default).")
+    @Option(name: .long, help: "The input's batch size, or dynamic (ONNX: a symbolic N, the default; TFLite: 1 that LiteRT may resize).")
     var batch: String = "dynamic"
 
     @Option(name: .long, help: "The input resolution in pixels (default: an int8 file's own, else 224).")
@@ -65,6 +65,9 @@ struct Export: ParsableCommand {
         let data: Data
         let description: String
         if let quantizedModel {
+            guard format == .onnx else {
+                throw CommandError(description: "--format tflite takes fp32 models only (--weights or the published ones); export an int8 --model as onnx (QDQ)")
+            }
             let (model, recipe) = try QuantizedModelFile.read(contentsOf: URL(fileURLWithPath: quantizedModel))
             let configuration = model.configuration
             for (flag, asked, actual) in [
@@ -81,11 +84,20 @@ struct Export: ParsableCommand {
             let configuration = ModelConfiguration(variant ?? .v2, widthMultiplier: width ?? 1, classCount: classes ?? 1000)
             let network = try floatModel(configuration, weights: weights)
             let side = resolution ?? 224
-            data = try ONNXExporter.data(network, resolution: side, batch: batchDimension())
+            switch format {
+            case .onnx:
+                data = try ONNXExporter.data(network, resolution: side, batch: batchDimension())
+            case .tflite:
+                let size: Int
+                if case let .fixed(images) = try batchDimension() { size = images } else { size = 1 }
+                data = try TFLiteExporter.data(network, resolution: side, batch: size)
+            }
             description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in fp32 at \(side)x\(side)"
         }
         try AtomicFile.write(data, to: URL(fileURLWithPath: output), overwrite: force)
-        print("wrote \(output): \(description), ONNX ir \(ONNXExporter.irVersion) opset \(ONNXExporter.opsetVersion), "
-            + "input `input` NCHW float32 (batch \(batch)), output `logits`, \(data.count) bytes")
+        let form = format == .onnx
+            ? "ONNX ir \(ONNXExporter.irVersion) opset \(ONNXExporter.opsetVersion), input `input` NCHW float32 (batch \(batch))"
+            : "TFLite, input `input` NHWC float32 (batch \(batch == "dynamic" ? "1, resizable" : batch))"
+        print("wrote \(output): \(description), \(form), output `logits`, \(data.count) bytes")
     }
 }

@@ -178,6 +178,7 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertEqual(quantize.status, 0, quantize.error)
         let cases: [([String], String)] = [
             (["export", "--format", "tflite2", "--output", folder.appendingPathComponent("x").path], "--format"),
+            (["export", "--format", "tflite", "--model", int8, "--output", folder.appendingPathComponent("y.tflite").path], "fp32 models only"),
             (["export", "--format", "onnx", "--variant", "v1", "--width", "0.25", "--classes", "10", "--weights", weights, "--output", output], "--force"),
             (["export", "--format", "onnx", "--model", int8, "--variant", "v2", "--output", folder.appendingPathComponent("y.onnx").path], "--variant v2"),
             (["export", "--format", "onnx", "--model", int8, "--weights", weights, "--output", folder.appendingPathComponent("y.onnx").path], "exclude"),
@@ -190,6 +191,13 @@ final class ExportCommandTests: XCTestCase {
             XCTAssertEqual(result.error.filter { $0 == "\n" }.count, 1, "\(arguments): \(result.error)")
             XCTAssertTrue(result.error.contains(mention), "\(arguments): \(result.error) does not say \(mention)")
         }
+        let tflite = try MobileNetProcess.run([
+            "export", "--format", "tflite", "--variant", "v1", "--width", "0.25", "--classes", "10", "--weights", weights,
+            "--resolution", "64", "--output", folder.appendingPathComponent("v1.tflite").path,
+        ])
+        XCTAssertEqual(tflite.status, 0, tflite.error)
+        let bytes = try Data(contentsOf: folder.appendingPathComponent("v1.tflite"))
+        XCTAssertEqual(Array(bytes[4..<8]), Array("TFL3".utf8), "the TFLite file identifier")
         let qdq = try MobileNetProcess.run(["export", "--format", "onnx", "--model", int8, "--output", folder.appendingPathComponent("q.onnx").path])
         XCTAssertEqual(qdq.status, 0, qdq.error)
         XCTAssertTrue(qdq.output.contains("int8 (QDQ) at 32x32"), qdq.output)

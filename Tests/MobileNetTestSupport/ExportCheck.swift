@@ -21,9 +21,14 @@ public enum ExportCheck {
     /// `onnx` written to `folder`, checked and run by ONNX Runtime on `images` (NHWC, converted
     /// to NCHW) against `expected` logits: the checker script's JSON.
     public static func run(_ onnx: Data, images: Tensor, expected: Tensor, label: String, in folder: URL) throws -> [String: Any] {
-        let python = try python()
         let file = folder.appendingPathComponent("\(label).onnx")
         try onnx.write(to: file)
+        return try run(file: file, images: images, expected: expected, label: label, in: folder)
+    }
+
+    /// An exported file already written (`.onnx` or `.tflite`), checked the same way.
+    public static func run(file: URL, images: Tensor, expected: Tensor, label: String, in folder: URL) throws -> [String: Any] {
+        let python = try python()
         let (n, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
         let nhwc = images.scalars
         var nchw = [Float](repeating: 0, count: nhwc.count)

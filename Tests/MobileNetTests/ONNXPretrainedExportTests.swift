@@ -3,8 +3,8 @@ import MobileNet
 import MobileNetTestSupport
 import XCTest
 
-/// The pretrained MobileNetV2 exported and run by ONNX Runtime: in fp32 against PyTorch's logits
-/// on the example photos; in int8 as QDQ (which ONNX Runtime fuses into QLinearConv and friends)
+/// The pretrained MobileNetV2 exported and run by ONNX Runtime and LiteRT: in fp32 against
+/// PyTorch's logits on the example photos; in int8 as QDQ (which ONNX Runtime fuses into QLinearConv and friends)
 /// against our own int8 model on crops of the bundled photos, and against fp32.
 final class ONNXPretrainedExportTests: XCTestCase {
     /// The published V2 as a classifier (its preprocessing) and as modules; skips without the
@@ -23,7 +23,7 @@ final class ONNXPretrainedExportTests: XCTestCase {
         return (classifier, model)
     }
 
-    func testFP32ExportGetsPyTorchsLogits() throws {
+    func testFP32ExportsGetPyTorchsLogits() throws {
         let (classifier, model) = try pretrained()
         let fixture = try PretrainedParityTests.fixture()
         let crops = try fixture.photos.map {
@@ -36,9 +36,14 @@ final class ONNXPretrainedExportTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let result = try ExportCheck.run(ONNXExporter.data(model, resolution: 224), images: batch, expected: pytorch, label: "v2", in: folder)
         XCTAssertEqual(result["checker"] as? String, "ok")
-        // Issue 12: within 1e-3 of PyTorch's logits.
+        // Issue 12: within 1e-3 of PyTorch's logits, in ONNX Runtime and in LiteRT.
         XCTAssertLessThanOrEqual(try XCTUnwrap(result["max_abs_diff"] as? Double), 1e-3)
         XCTAssertEqual(result["top1_agreement"] as? Int, crops.count)
+        let tflite = folder.appendingPathComponent("v2.tflite")
+        try TFLiteExporter.data(model, resolution: 224).write(to: tflite)
+        let lite = try ExportCheck.run(file: tflite, images: batch, expected: pytorch, label: "v2-tflite", in: folder)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(lite["max_abs_diff"] as? Double), 1e-3, "LiteRT")
+        XCTAssertEqual(lite["top1_agreement"] as? Int, crops.count)
     }
 
     func testQDQExportAgreesWithOurInt8Model() throws {
