@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""int8 latency of swift-mobilenet and its peers, interleaved: round after round, ours, ONNX
-Runtime's QDQ model, LiteRT's full-integer model, so that the machine's drift (up to 2x on a
-shared machine) reaches every runtime alike. Reads the models Scripts/int8_peers.py --models DIR
-kept (v2-int8-qdq.onnx, v2-b{B}-int8.tflite) and a file of ours from `mobilenet quantize`.
+"""Latency of swift-mobilenet and its peers, interleaved: round after round, ours, an ONNX file
+in ONNX Runtime, a TFLite file in LiteRT, so that the machine's drift (up to 2x on a shared
+machine) reaches every runtime alike. By default int8: the models Scripts/int8_peers.py --models
+DIR kept (v2-int8-qdq.onnx, v2-b{B}-int8.tflite) against a file of ours from `mobilenet quantize`;
+--onnx and --tflite time other files (our exports), and without --ours ours runs in fp32.
 
     Scripts/int8_peers.py --runtimes onnxruntime litert --batches 1 32 --models DIR   # once
     mobilenet quantize --calibration CROPS/calibration --resize 224 --crop 224 --output ours.safetensors
@@ -35,9 +36,11 @@ def p50(call, iterations, warmup):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", type=Path, required=True)
-    parser.add_argument("--ours", type=Path, required=True)
+    parser.add_argument("--ours", type=Path, help="our int8 model file; without it ours runs in fp32 (the published V2)")
     parser.add_argument("--onnx", type=Path, help="the ONNX file to time in ONNX Runtime (default: DIR/v2-int8-qdq.onnx, "
                         "ONNX Runtime's own quantization; e.g. `mobilenet export --model ours.safetensors`'s)")
+    parser.add_argument("--tflite", type=Path, help="the TFLite file to time in LiteRT (default: DIR/v2-b{B}-int8.tflite; "
+                        "e.g. `mobilenet export --format tflite`'s, with --ours left out for fp32)")
     parser.add_argument("--mobilenet", default=".build/release/mobilenet")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
@@ -56,7 +59,10 @@ def main():
     ort = onnxruntime.InferenceSession(str(args.onnx or args.models / "v2-int8-qdq.onnx"), options, providers=["CPUExecutionProvider"])
     nchw = np.random.default_rng(0).standard_normal((args.batch, 3, 224, 224), dtype=np.float32)
     ort_input = ort.get_inputs()[0].name
-    litert = Interpreter(model_path=str(args.models / f"v2-b{args.batch}-int8.tflite"), num_threads=args.threads)
+    litert = Interpreter(model_path=str(args.tflite or args.models / f"v2-b{args.batch}-int8.tflite"), num_threads=args.threads)
+    detail = litert.get_input_details()[0]
+    if list(detail["shape"])[0] != args.batch:
+        litert.resize_tensor_input(detail["index"], [args.batch] + list(detail["shape"])[1:])
     litert.allocate_tensors()
     detail = litert.get_input_details()[0]
     nhwc = np.zeros(detail["shape"], dtype=detail["dtype"])
@@ -66,20 +72,21 @@ def main():
         litert.invoke()
 
     def ours():
+        model = ["--model", str(args.ours)] if args.ours else []
         output = subprocess.run(
-            [args.mobilenet, "bench", "--model", str(args.ours), "--batch", str(args.batch), "--threads", str(args.threads),
+            [args.mobilenet, "bench", *model, "--batch", str(args.batch), "--threads", str(args.threads),
              "--iterations", str(iterations), "--warmup", str(warmup), "--json"],
             check=True, capture_output=True, text=True).stdout
         result = json.loads(output)
         return result["latency_ms_p50"], result["isa"]
 
-    rows = {"swift-mobilenet": [], "onnxruntime QDQ": [], "litert full-integer": []}
+    rows = {"swift-mobilenet": [], "onnxruntime": [], "litert": []}
     isa = ""
     for round_index in range(args.rounds):
         ours_ms, isa = ours()
         rows["swift-mobilenet"].append(ours_ms)
-        rows["onnxruntime QDQ"].append(p50(lambda: ort.run(None, {ort_input: nchw}), iterations, warmup))
-        rows["litert full-integer"].append(p50(litert_call, iterations, warmup))
+        rows["onnxruntime"].append(p50(lambda: ort.run(None, {ort_input: nchw}), iterations, warmup))
+        rows["litert"].append(p50(litert_call, iterations, warmup))
         print(f"round {round_index + 1}: " + ", ".join(f"{name} {times[-1]:.2f} ms" for name, times in rows.items()), flush=True)
     medians = {name: statistics.median(times) for name, times in rows.items()}
     best_peer = min(value for name, value in medians.items() if name != "swift-mobilenet")
