@@ -68,8 +68,6 @@ struct ONNXGraphBuilder {
     private var initializers: [Onnx_TensorProto] = []
     /// The ONNX tensor holding each step's value, by step index.
     private var tensorNames: [String] = []
-    /// Values that are NCHW `[N, C, 1, 1]` (pooled) rather than `[N, C]`, by step index.
-    private var spatial: [Bool] = []
 
     init(graph: InferenceGraph, name: String, quantization: GraphQuantization? = nil) {
         self.graph = graph
@@ -84,7 +82,6 @@ struct ONNXGraphBuilder {
             case let .input(channels):
                 guard channels == 3 else { throw ExportError.unsupported("an input of \(channels) channels") }
                 tensorNames.append(quantized("input", step: index, name: "input"))
-                spatial.append(true)
             case let .convolution(x, weight, bias, geometry, post):
                 let kernel = [Int64(weight.shape[2]), Int64(weight.shape[3])]
                 let pad = Int64(geometry.padding)
@@ -97,23 +94,19 @@ struct ONNXGraphBuilder {
                         .int("group", Int64(geometry.groups)),
                     ])
                 tensorNames.append(quantized(apply(post, to: output, layer: layer), step: index, name: layer))
-                spatial.append(true)
             case let .globalAveragePool(x):
                 tensorNames.append(quantized(node("GlobalAveragePool", inputs: [tensorNames[x.index]], name: layer), step: index, name: layer))
-                spatial.append(true)
             case let .multiplyChannels(x, scale):
                 tensorNames.append(
                     quantized(node("Mul", inputs: [tensorNames[x.index], tensorNames[scale.index]], name: layer), step: index, name: layer))
-                spatial.append(true)
             case let .linear(x, weight, bias, post):
                 var source = tensorNames[x.index]
-                if spatial[x.index] {
+                if !isFlat(x.index) {
                     source = node("Flatten", inputs: [source], name: layer + ".flatten", attributes: [.int("axis", 1)])
                 }
                 let (weightName, biasName) = try parameters(layer, weight: weight, bias: bias, step: index, source: x.index)
                 let output = node("Gemm", inputs: [source, weightName, biasName], name: layer, attributes: [.int("transB", 1)])
                 tensorNames.append(quantized(apply(post, to: output, layer: layer), step: index, name: layer))
-                spatial.append(false)
             }
         }
         // The graph's last node writes `logits`.
@@ -159,7 +152,9 @@ struct ONNXGraphBuilder {
     private mutating func parameters(
         _ layer: String, weight: Tensor, bias: Tensor, step: Int, source: Int
     ) throws -> (weight: String, bias: String) {
-        guard let quantization else { return (initializer(layer + ".weight", weight), initializer(layer + ".bias", bias)) }
+        guard let quantization else {
+            return (floats(layer + ".weight", weight.scalars, dims: weight.shape.dimensions), floats(layer + ".bias", bias.scalars, dims: bias.shape.dimensions))
+        }
         guard let integers = quantization.layers[step] else { throw ExportError.unsupported("step \(step) without integer weights") }
         let channels = integers.weightScales.count
         let sourceScale = quantization.values[source].scale
@@ -189,20 +184,18 @@ struct ONNXGraphBuilder {
         switch integers {
         case let .int8(values):
             data.dataType = Int32(Onnx_TensorProto.DataType.int8.rawValue)
-            data.rawData = Data(values.map { UInt8(bitPattern: $0) })
+            data.rawData = Data(values.littleEndianBytes)
             zero.dataType = data.dataType
             zero.rawData = Data(count: scales.count)
         case let .int32(values):
             data.dataType = Int32(Onnx_TensorProto.DataType.int32.rawValue)
-            var bytes = Data(capacity: values.count * 4)
-            for value in values { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-            data.rawData = bytes
+            data.rawData = Data(values.littleEndianBytes)
             zero.dataType = data.dataType
             zero.rawData = Data(count: scales.count * 4)
         }
         initializers.append(data)
         initializers.append(zero)
-        let scale = floats(name + "_scale", scales)
+        let scale = floats(name + "_scale", scales, dims: [scales.count])
         return node("DequantizeLinear", inputs: [name, scale, zero.name], name: nodeName, attributes: [.int("axis", 0)])
     }
 
@@ -211,7 +204,7 @@ struct ONNXGraphBuilder {
     private mutating func quantized(_ output: String, step: Int, name: String) -> String {
         guard let quantization, quantization.values[step].type != .float32 else { return output }
         let value = quantization.values[step]
-        let scale = floats(name + ".output_scale", [value.scale], scalar: true)
+        let scale = floats(name + ".output_scale", [value.scale], dims: [])
         var zero = Onnx_TensorProto()
         zero.name = name + ".output_zero_point"
         zero.dataType = Int32((value.type == .uint8 ? Onnx_TensorProto.DataType.uint8 : .int8).rawValue)
@@ -221,15 +214,22 @@ struct ONNXGraphBuilder {
         return node("DequantizeLinear", inputs: [integer, scale, zero.name], name: name + ".dequantize")
     }
 
-    /// A float32 initializer of `values` (1-D, or a scalar).
-    private mutating func floats(_ name: String, _ values: [Float], scalar: Bool = false) -> String {
+    /// A float32 initializer of `values` in the shape `dims` (none: a scalar); returns its name.
+    private mutating func floats(_ name: String, _ values: [Float], dims: [Int]) -> String {
         var proto = Onnx_TensorProto()
         proto.name = name
         proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        if !scalar { proto.dims = [Int64(values.count)] }
-        proto.rawData = values.withUnsafeBufferPointer { Self.littleEndian($0) }
+        proto.dims = dims.map(Int64.init)
+        proto.rawData = Data(values.littleEndianBytes)
         initializers.append(proto)
         return name
+    }
+
+    /// Whether step `index`'s value is `[N, C]` (a linear step's) rather than NCHW, which a
+    /// linear step reads only after a Flatten (a pooled `[N, C, 1, 1]`).
+    private func isFlat(_ index: Int) -> Bool {
+        if case .linear = graph.steps[index] { return true }
+        return false
     }
 
     /// `post` as nodes after `output`: a residual `Add`, then the activation's nodes.
@@ -275,35 +275,10 @@ struct ONNXGraphBuilder {
         return node.output[0]
     }
 
-    /// A float32 initializer holding `tensor` (its shape as is); returns its name.
-    private mutating func initializer(_ name: String, _ tensor: Tensor) -> String {
-        var proto = Onnx_TensorProto()
-        proto.name = name
-        proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        proto.dims = tensor.shape.dimensions.map(Int64.init)
-        proto.rawData = tensor.withUnsafeBufferPointer { Self.littleEndian($0) }
-        initializers.append(proto)
-        return name
-    }
-
-    /// A scalar float32 initializer, made once per name.
+    /// A scalar float32 initializer, made once per name (Clip's bounds, shared by every Clip).
     private mutating func scalar(_ name: String, _ value: Float) -> String {
-        if !initializers.contains(where: { $0.name == name }) {
-            var proto = Onnx_TensorProto()
-            proto.name = name
-            proto.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-            proto.rawData = [value].withUnsafeBufferPointer { Self.littleEndian($0) }
-            initializers.append(proto)
-        }
-        return name
-    }
-
-    static func littleEndian(_ values: UnsafeBufferPointer<Float>) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for value in values {
-            withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
-        }
-        return data
+        if initializers.contains(where: { $0.name == name }) { return name }
+        return floats(name, [value], dims: [])
     }
 
     static func dimension(_ size: Int) -> Onnx_TensorShapeProto.Dimension {

@@ -270,19 +270,17 @@ struct TFLiteGraphWriter {
     }
 
     private mutating func constant(_ name: String, floats: [Float], shape: [Int]) -> Int32 {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(floats.count * 4)
-        for value in floats { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-        buffers.append(bytes)
-        tensors.append(TensorRecord(name: name, shape: shape.map(Int32.init), type: .float32, buffer: buffers.count - 1))
-        return Int32(tensors.count - 1)
+        constant(name, bytes: floats.littleEndianBytes, type: .float32, shape: shape)
     }
 
     private mutating func constant(_ name: String, int32 values: [Int32], shape: [Int]) -> Int32 {
-        var bytes: [UInt8] = []
-        for value in values { withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        constant(name, bytes: values.littleEndianBytes, type: .int32, shape: shape)
+    }
+
+    /// A tensor holding `bytes` in a buffer of its own.
+    private mutating func constant(_ name: String, bytes: [UInt8], type: TFLite.TensorType, shape: [Int]) -> Int32 {
         buffers.append(bytes)
-        tensors.append(TensorRecord(name: name, shape: shape.map(Int32.init), type: .int32, buffer: buffers.count - 1))
+        tensors.append(TensorRecord(name: name, shape: shape.map(Int32.init), type: type, buffer: buffers.count - 1))
         return Int32(tensors.count - 1)
     }
 

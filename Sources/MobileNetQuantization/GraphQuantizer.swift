@@ -109,5 +109,4 @@ public enum GraphQuantizer {
         }
         return GraphQuantization.Layer(weights: integers, weightScales: scales, bias: biases)
     }
-
 }

@@ -148,12 +148,12 @@ public enum QuantizedModelFile {
             guard scale > 0, scale.isFinite else {
                 throw QuantizedModelFileError.badValue(file: file, key: "values.scale", expected: "finite scales > 0", found: "\(scale)")
             }
-            let allowed: ClosedRange<Int32> = type.integerRange.map { Int32($0.lowerBound)...Int32($0.upperBound) } ?? 0...0
-            guard allowed.contains(zeroPoint) else {
+            let value = GraphQuantization.Value(type, scale: scale, zeroPoint: zeroPoint)
+            guard value.zeroPointFits else {
                 throw QuantizedModelFileError.badValue(
                     file: file, key: "values.zero_point", expected: "zero points inside their value's type (0 for float)", found: "\(zeroPoint)")
             }
-            return GraphQuantization.Value(type, scale: scale, zeroPoint: zeroPoint)
+            return value
         }
         var expected = Set(["values.type", "values.scale", "values.zero_point"])
         var layers: [Int: GraphQuantization.Layer] = [:]

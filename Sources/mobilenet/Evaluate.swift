@@ -37,8 +37,9 @@ struct Evaluate: ParsableCommand {
         try EngineOptions.checkEnvironment()
     }
 
-    /// What is evaluated: its session, class count, resolution, the folder for the pictures, and
-    /// the seed of a picture folder's validation split.
+    /// What is evaluated: its session, class count, resolution, the folder for the pictures, the
+    /// seed of a picture folder's validation split, and the file it came from (a checkpoint's
+    /// snapshot or the int8 model).
     private struct Subject {
         var session: InferenceSession
         var classes: Int
@@ -46,6 +47,7 @@ struct Evaluate: ParsableCommand {
         var folder: URL
         var seed: UInt64
         var label: String
+        var file: URL
     }
 
     private func subject() throws -> Subject {
@@ -57,15 +59,13 @@ struct Evaluate: ParsableCommand {
             }
             return Subject(
                 session: quantized.session, classes: quantized.configuration.classCount, resolution: resolution,
-                folder: url.deletingLastPathComponent(), seed: recipe.trainingSeed ?? 0, label: url.lastPathComponent + " (int8)")
+                folder: url.deletingLastPathComponent(), seed: recipe.trainingSeed ?? 0, label: url.lastPathComponent + " (int8)", file: url)
         }
         let run = try TrainedRun(checkpoint!)
-        try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: run.resolution)
         return Subject(
             session: try InferenceModel(run.model(average: ema)).session, classes: run.configuration.classCount,
             resolution: run.resolution, folder: run.url.deletingLastPathComponent(),
-            seed: run.settings["seed"].flatMap(UInt64.init) ?? 0,
-            label: run.url.lastPathComponent + (ema ? " (weight average)" : ""))
+            seed: run.seed, label: run.url.lastPathComponent + (ema ? " (weight average)" : ""), file: run.url)
     }
 
     func run() throws {
@@ -82,8 +82,7 @@ struct Evaluate: ParsableCommand {
         let (matrix, loss) = try Trainer.evaluate(subject.session, loader: loader, classCount: classes)
 
         let picture = subject.folder.appendingPathComponent(
-            (model == nil ? "confusion_matrix_" : URL(fileURLWithPath: model!).deletingPathExtension().lastPathComponent + "_confusion_matrix_")
-                + splitName)
+            (model == nil ? "confusion_matrix_" : subject.file.deletingPathExtension().lastPathComponent + "_confusion_matrix_") + splitName)
         try ConfusionMatrixPicture.write(matrix, classNames: data.classNames, to: picture.appendingPathExtension("svg"))
         try PNGEncoder.write(ConfusionMatrixPicture.image(matrix), to: picture.appendingPathExtension("png"))
 
@@ -95,8 +94,8 @@ struct Evaluate: ParsableCommand {
                 "confusion_matrix": (0..<classes).map { actual in (0..<classes).map { matrix[actual, $0] } },
                 "isa": CPUEngine.instructionSet,
             ]
-            if let checkpoint {
-                object["checkpoint"] = try TrainedRun.snapshotURL(checkpoint).path
+            if checkpoint != nil {
+                object["checkpoint"] = subject.file.path
                 object["weights"] = ema ? "average" : "trained"
             } else {
                 object["model"] = model!

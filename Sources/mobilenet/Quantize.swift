@@ -108,8 +108,7 @@ struct Quantize: ParsableCommand {
     /// `--checkpoint`: the run's model, calibrated on shuffled training pictures of
     /// `--calibration` through the run's evaluation pipeline.
     private func quantizeRun(_ run: TrainedRun) throws {
-        let seed = run.settings["seed"].flatMap(UInt64.init) ?? 0
-        let (data, pipeline, _) = try TrainedRun.data(calibration, split: "train", resolution: run.resolution, seed: seed)
+        let (data, pipeline, _) = try TrainedRun.data(calibration, split: "train", resolution: run.resolution, seed: run.seed)
         guard data.classCount == run.configuration.classCount else {
             throw CommandError(description: "--calibration \(calibration) has \(data.classCount) classes, the run's model \(run.configuration.classCount)")
         }
@@ -124,7 +123,7 @@ struct Quantize: ParsableCommand {
             batches.append(keep == batch.labels.count ? batch.images : try batch.images.leadingImages(keep))
             taken += keep
         }
-        try finish(try run.model(average: false), batches: batches, samples: taken, resolution: run.resolution, trainingSeed: seed)
+        try finish(try run.model(average: false), batches: batches, samples: taken, resolution: run.resolution, trainingSeed: run.seed)
     }
 
     /// Quantizes `network` on `batches`, writes the file and prints the report or a summary.

@@ -11,6 +11,9 @@ struct TrainedRun {
 
     var settings: [String: String] { snapshot.state.settings }
 
+    /// The run's seed (its picture folder's validation split), 0 if it records none.
+    var seed: UInt64 { settings["seed"].flatMap(UInt64.init) ?? 0 }
+
     /// Reads the checkpoint `argument` names (``snapshotURL(_:)``) and the model it records.
     init(_ argument: String) throws {
         url = try Self.snapshotURL(argument)

@@ -78,9 +78,7 @@ final class TFLiteExportTests: XCTestCase {
     /// Every family at a width and resolution of its own, a batch of three (the file's batch of
     /// one resized by LiteRT): logits within 1e-4 of ours.
     func testEveryFamilyMatchesLiteRT() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tflite-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder(prefix: "tflite")
         let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
         for (architecture, width, resolution) in cases {
             let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
@@ -90,9 +88,9 @@ final class TFLiteExportTests: XCTestCase {
             let batch = Tensor.uniform([3, resolution, resolution, 3], in: -2...2, using: &generator)
             let expected = try InferenceModel(model)(batch)
             let label = "\(architecture)-\(width)-\(resolution)"
-            let file = folder.appendingPathComponent(label + ".tflite")
+            let file = folder.url.appendingPathComponent(label + ".tflite")
             try TFLiteExporter.data(model, resolution: resolution).write(to: file)
-            let result = try ExportCheck.run(file: file, images: batch, expected: expected, label: label, in: folder)
+            let result = try ExportCheck.run(file: file, images: batch, expected: expected, label: label, in: folder.url)
             XCTAssertEqual(result["shape"] as? [Int], [3, 10], label)
             let difference = try XCTUnwrap(result["max_abs_diff"] as? Double, label)
             XCTAssertLessThan(difference, 1e-4, label)

@@ -31,17 +31,15 @@ final class ONNXPretrainedExportTests: XCTestCase {
         }
         let batch = try classifier.inputBatch(prepared: crops)
         let pytorch = try Tensor(shape: [crops.count, 1000], values: fixture.photos.flatMap(\.logits))
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("onnx-v2-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let result = try ExportCheck.run(ONNXExporter.data(model, resolution: 224), images: batch, expected: pytorch, label: "v2", in: folder)
+        let folder = try TemporaryFolder(prefix: "onnx-v2")
+        let result = try ExportCheck.run(ONNXExporter.data(model, resolution: 224), images: batch, expected: pytorch, label: "v2", in: folder.url)
         XCTAssertEqual(result["checker"] as? String, "ok")
         // Issue 12: within 1e-3 of PyTorch's logits, in ONNX Runtime and in LiteRT.
         XCTAssertLessThanOrEqual(try XCTUnwrap(result["max_abs_diff"] as? Double), 1e-3)
         XCTAssertEqual(result["top1_agreement"] as? Int, crops.count)
-        let tflite = folder.appendingPathComponent("v2.tflite")
+        let tflite = folder.url.appendingPathComponent("v2.tflite")
         try TFLiteExporter.data(model, resolution: 224).write(to: tflite)
-        let lite = try ExportCheck.run(file: tflite, images: batch, expected: pytorch, label: "v2-tflite", in: folder)
+        let lite = try ExportCheck.run(file: tflite, images: batch, expected: pytorch, label: "v2-tflite", in: folder.url)
         XCTAssertLessThanOrEqual(try XCTUnwrap(lite["max_abs_diff"] as? Double), 1e-3, "LiteRT")
         XCTAssertEqual(lite["top1_agreement"] as? Int, crops.count)
     }
@@ -52,19 +50,15 @@ final class ONNXPretrainedExportTests: XCTestCase {
         let int8 = try QuantizedModel(model, calibration: calibration)
         let ours = try int8(evaluation)
 
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("qdq-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let folder = try TemporaryFolder(prefix: "qdq")
         let onnx = try ONNXExporter.data(int8, resolution: 224)
-        let againstInt8 = try ExportCheck.run(onnx, images: evaluation, expected: ours, label: "v2-qdq", in: folder)
+        let againstInt8 = try ExportCheck.run(onnx, images: evaluation, expected: ours, label: "v2-qdq", in: folder.url)
         XCTAssertEqual(againstInt8["checker"] as? String, "ok")
         let fp32 = try InferenceModel(model)(evaluation)
-        let againstFP32 = try ExportCheck.run(onnx, images: evaluation, expected: fp32, label: "v2-qdq-fp32", in: folder)
+        let againstFP32 = try ExportCheck.run(onnx, images: evaluation, expected: fp32, label: "v2-qdq-fp32", in: folder.url)
         let (sameAsInt8, sameAsFP32) = (try XCTUnwrap(againstInt8["top1_agreement"] as? Int), try XCTUnwrap(againstFP32["top1_agreement"] as? Int))
         let images = evaluation.shape[0]
-        let oursAgreeing = (0..<images).filter { row in
-            (0..<1000).max { fp32[row, $0] < fp32[row, $1] } == (0..<1000).max { ours[row, $0] < ours[row, $1] }
-        }.count
+        let oursAgreeing = QuantizedPretrainedTests.topOneAgreement(fp32, ours)
         print("QDQ in ONNX Runtime on \(CPUEngine.instructionSet): top-1 = ours int8 on \(sameAsInt8)/\(images), = fp32 on \(sameAsFP32) (ours int8: \(oursAgreeing))")
         // Measured 2026-12-02, VNNI / AVX2 cap: 41 / 43 of 45 with our int8, 39 / 39 with fp32
         // (ours 42 / 41). The two int8 implementations round ties differently (ONNX Runtime's

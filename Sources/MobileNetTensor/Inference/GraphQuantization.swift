@@ -51,6 +51,13 @@ public struct GraphQuantization: Sendable {
         }
 
         public static let float = Value(.float32, scale: 1)
+
+        /// Whether the zero point is one the type can hold: inside an integer type's range, 0
+        /// for float32.
+        public var zeroPointFits: Bool {
+            guard let range = type.integerRange else { return zeroPoint == 0 }
+            return range.contains(Float(zeroPoint))
+        }
     }
 
     /// A convolution's or linear step's integer parameters, shaped like oneDNN 3.x's

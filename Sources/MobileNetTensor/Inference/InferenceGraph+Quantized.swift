@@ -45,12 +45,12 @@ extension InferenceGraph {
             guard storage.scale.isFinite, storage.scale > 0 else {
                 throw QuantizationError.invalidScale(step: step, role: role, scale: storage.scale)
             }
-            guard let range = storage.type.integerRange, range.contains(Float(storage.zeroPoint)) else {
+            guard storage.zeroPointFits else {
                 throw QuantizationError.invalidZeroPoint(step: step, type: storage.type, zeroPoint: storage.zeroPoint)
             }
         case .float32:
             guard storage.scale == 1 else { throw QuantizationError.invalidScale(step: step, role: role, scale: storage.scale) }
-            guard storage.zeroPoint == 0 else {
+            guard storage.zeroPointFits else {
                 throw QuantizationError.invalidZeroPoint(step: step, type: storage.type, zeroPoint: storage.zeroPoint)
             }
         case .int32:
