@@ -81,7 +81,7 @@ struct ONNXGraphBuilder {
             switch step {
             case let .input(channels):
                 guard channels == 3 else { throw ExportError.unsupported("an input of \(channels) channels") }
-                tensorNames.append(quantized("input", step: index, name: "input"))
+                tensorNames.append(quantizedInput(step: index))
             case let .convolution(x, weight, bias, geometry, post):
                 let kernel = [Int64(weight.shape[2]), Int64(weight.shape[3])]
                 let pad = Int64(geometry.padding)
@@ -107,6 +107,9 @@ struct ONNXGraphBuilder {
                 let (weightName, biasName) = try parameters(layer, weight: weight, bias: bias, step: index, source: x.index)
                 let output = node("Gemm", inputs: [source, weightName, biasName], name: layer, attributes: [.int("transB", 1)])
                 tensorNames.append(quantized(apply(post, to: output, layer: layer), step: index, name: layer))
+            case let .add(x, shortcut, post):
+                let sum = node("Add", inputs: [tensorNames[x.index], tensorNames[shortcut.index]], name: layer)
+                tensorNames.append(quantized(apply(post, to: sum, layer: layer), step: index, name: layer))
             }
         }
         // The graph's last node writes `logits`.
@@ -205,13 +208,32 @@ struct ONNXGraphBuilder {
         guard let quantization, quantization.values[step].type != .float32 else { return output }
         let value = quantization.values[step]
         let scale = floats(name + ".output_scale", [value.scale], dims: [])
+        let zero = zeroPoint(name + ".output_zero_point", value)
+        let integer = node("QuantizeLinear", inputs: [output, scale, zero], name: name + ".quantize")
+        return node("DequantizeLinear", inputs: [integer, scale, zero], name: name + ".dequantize")
+    }
+
+    /// The image in QDQ: `Mul` by `1 / s` (the reciprocal our int8 input multiplies by), then
+    /// `QuantizeLinear` at scale 1 (which divides by 1: exact) and `DequantizeLinear` at `s`; ONNX
+    /// Runtime's own `QuantizeLinear(x, s)` would divide by `s`, which rounds differently. The
+    /// float image as it is in fp32.
+    private mutating func quantizedInput(step: Int) -> String {
+        guard let quantization, quantization.values[step].type != .float32 else { return "input" }
+        let value = quantization.values[step]
+        let scaled = node("Mul", inputs: ["input", floats("input.inverse_scale", [1 / value.scale], dims: [])], name: "input.scale")
+        let zero = zeroPoint("input.zero_point", value)
+        let integer = node("QuantizeLinear", inputs: [scaled, floats("input.unit_scale", [1], dims: []), zero], name: "input.quantize")
+        return node("DequantizeLinear", inputs: [integer, floats("input.scale", [value.scale], dims: []), zero], name: "input.dequantize")
+    }
+
+    /// A one-element zero-point initializer of `value`'s integer type.
+    private mutating func zeroPoint(_ name: String, _ value: GraphQuantization.Value) -> String {
         var zero = Onnx_TensorProto()
-        zero.name = name + ".output_zero_point"
+        zero.name = name
         zero.dataType = Int32((value.type == .uint8 ? Onnx_TensorProto.DataType.uint8 : .int8).rawValue)
         zero.rawData = Data([UInt8(truncatingIfNeeded: value.zeroPoint)])
         initializers.append(zero)
-        let integer = node("QuantizeLinear", inputs: [output, scale, zero.name], name: name + ".quantize")
-        return node("DequantizeLinear", inputs: [integer, scale, zero.name], name: name + ".dequantize")
+        return name
     }
 
     /// A float32 initializer of `values` in the shape `dims` (none: a scalar); returns its name.

@@ -115,6 +115,9 @@ struct TFLiteGraphWriter {
                 output = try apply(rest, to: output, shape: shape, layer: layer)
                 values.append(output)
                 shapes.append(shape)
+            case let .add(x, shortcut, post):
+                values.append(try apply([.add(shortcut)] + post, to: values[x.index], shape: shapes[x.index], layer: layer))
+                shapes.append(shapes[x.index])
             }
         }
         tensors[Int(values[graph.output.index])].name = "logits"

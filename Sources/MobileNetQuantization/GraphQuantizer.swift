@@ -9,7 +9,8 @@ import MobileNetTensor
 ///   nothing, and the whole byte covers the positive range);
 /// - the image, and after hard-swish, a linear projection or a residual add: `uint8`
 ///   asymmetric, scale `(max - min) / 255` over the range widened to hold 0, the zero point
-///   where 0 falls (``GraphQuantization`` says why no `int8` activations);
+///   the even integer nearest to where 0 falls (``GraphQuantization`` says why no `int8`
+///   activations, and why even);
 /// - the squeeze-and-excitation gate (after hard-sigmoid) and the logits: `float32` (the gate
 ///   multiplies an integer value in one binary step; the logits are what the caller reads);
 /// - pooling and the channel scaling keep their input's type and scale.
@@ -33,6 +34,8 @@ public enum GraphQuantizer {
                 layers[index] = quantize(weight: weight, bias: bias, sourceScale: source.scale, limit: limit)
             case let .globalAveragePool(x), let .multiplyChannels(x, _):
                 values.append(values[x.index])
+            case .add:
+                values.append(index == graph.output.index ? .float : asymmetric(range))
             }
         }
         return GraphQuantization(values: values, layers: layers, weightRange: weightRange)
@@ -49,11 +52,11 @@ public enum GraphQuantizer {
         }
     }
 
-    /// 255 steps over `range` widened to hold 0, 0 exactly representable.
+    /// 255 steps over `range` widened to hold 0, 0 exactly representable by an even integer.
     static func asymmetric(_ range: CalibrationStatistics.Range) -> GraphQuantization.Value {
         let (low, high) = (min(range.minimum, 0), max(range.maximum, 0))
         let scale = snapped(positive(high - low) / 255)
-        let zeroPoint = min(max((-low / scale).rounded(.toNearestOrEven), 0), 255)
+        let zeroPoint = min(max(2 * (-low / scale / 2).rounded(.toNearestOrEven), 0), 254)
         return GraphQuantization.Value(.uint8, scale: scale, zeroPoint: zeroPoint.isFinite ? Int32(zeroPoint) : 0)
     }
 

@@ -28,11 +28,17 @@ public final class QuantizedModel: @unchecked Sendable {
         weightRange: GraphQuantization.WeightRange = .eightBit, biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration
-        graph = try model.inferenceGraph()
+        graph = try Self.graph(of: model)
         let statistics = try CalibrationStatistics(graph: graph, batches: calibration, method: method)
         let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
         quantization = biasCorrection ? try BiasCorrection.correct(rounded, graph: graph, batches: calibration) : rounded
         session = try InferenceSession(graph: graph, quantization: quantization)
+    }
+
+    /// The graph an int8 model runs: `model`'s inference graph with its residual adds as steps
+    /// of their own (``InferenceGraph/separatingResidualAdds()``).
+    public static func graph(of model: any ImageClassifier) throws -> InferenceGraph {
+        try model.inferenceGraph().separatingResidualAdds()
     }
 
     /// A model already quantized (``QuantizedModelFile/read(contentsOf:)``).

@@ -14,8 +14,10 @@ import MobileNetTensor
 /// model's quantized graph must be there, with its shape, and nothing else.
 public enum QuantizedModelFile {
     public static let format = "swift-mobilenet-int8"
-    /// 2: unsigned activations with zero points (version 1 had signed ones without).
-    public static let version = "2"
+    /// 3: residual adds as steps of their own, the convolution before each quantized, even zero
+    /// points, ReLU/ReLU6/linear layers requantized in the destination's units (version 2 fused
+    /// the adds; version 1 had signed activations without zero points).
+    public static let version = "3"
 
     /// How a model was quantized, kept in the file's metadata.
     public struct Recipe: Hashable, Sendable {
@@ -133,7 +135,7 @@ public enum QuantizedModelFile {
 
         // The structure comes from the configuration; the graph's float weights only give shapes.
         let configuration = ModelConfiguration(architecture, widthMultiplier: width, classCount: classes)
-        let graph = try makeModel(configuration, seed: 1).inferenceGraph()
+        let graph = try QuantizedModel.graph(of: makeModel(configuration, seed: 1))
         let steps = graph.steps.count
         guard case let .uint8(typeShape, typeCodes)? = archive.tensors["values.type"], typeShape == [steps] else {
             throw QuantizedModelFileError.badTensor(file: file, key: "values.type", expected: "U8 [\(steps)]")

@@ -99,8 +99,9 @@ final class QuantizeCommandTests: XCTestCase {
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any], run.output)
         XCTAssertEqual(report["images"] as? Int, 2)
         let layers = try XCTUnwrap(report["layers"] as? [[String: Any]])
-        // V2: the image and 52 convolutions are integers; the pooled value too (the logits are float).
-        XCTAssertEqual(layers.count, 54)
+        // V2: the image, 52 convolutions and 10 residual sums are integers; the pooled value too
+        // (the logits are float).
+        XCTAssertEqual(layers.count, 64)
         let ratios = layers.compactMap { $0["sqnr_db"] as? Double }
         XCTAssertEqual(ratios, ratios.sorted(), "worst first")
         XCTAssertGreaterThan(ratios.last ?? 0, 20, "the image itself is quantized finely")

@@ -41,6 +41,18 @@ extension DNNL {
         }
     }
 
+    /// The eltwise steps of `kind` on values in units of `scale` (`v / scale`): ReLU as it is,
+    /// ReLU6's clip at `6 / scale`; nil for the activations that are not piecewise linear
+    /// through 0 (hard-swish, hard-sigmoid), which need real values.
+    static func eltwiseSteps(_ kind: Activation, unitsOf scale: Float) -> [(dnnl_alg_kind_t, Float, Float)]? {
+        switch kind {
+        case .identity: []
+        case .relu: [(dnnl_eltwise_relu, 0, 0)]
+        case .relu6: [(dnnl_eltwise_clip_v2, 0, 6 / scale)]
+        case .hardSwish, .hardSigmoid: nil
+        }
+    }
+
     /// Batch-norm flags: learned scale and shift, and the given running statistics unless
     /// `batchStatistics` (training mode, which computes the batch's own).
     static func batchNormalizationFlags(batchStatistics: Bool) -> UInt32 {

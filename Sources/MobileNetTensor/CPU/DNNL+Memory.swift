@@ -42,6 +42,13 @@ extension DNNL {
         withUnsafePointer(to: descriptor) { dnnl_memory_desc_get_size($0) }
     }
 
+    /// `descriptor`'s layout holding `type` (a plain or blocked activation layout: strides count elements).
+    static func withType(_ descriptor: dnnl_memory_desc_t, _ type: DType) -> dnnl_memory_desc_t {
+        var retyped = descriptor
+        retyped.data_type = type.dnnl
+        return retyped
+    }
+
     static func equal(_ lhs: dnnl_memory_desc_t, _ rhs: dnnl_memory_desc_t) -> Bool {
         withUnsafePointer(to: lhs) { l in withUnsafePointer(to: rhs) { r in dnnl_memory_desc_equal(l, r) != 0 } }
     }

@@ -11,13 +11,26 @@
 /// The arithmetic of every step, which the fused oneDNN path and the integer reference
 /// (``InferenceGraph/evaluateQuantized(_:_:)``) both follow:
 /// - **input**: the float image `x` becomes `q = saturate(roundEven(fma(x, 1 / s, z)))`.
-/// - **convolution / linear**: `acc = Σ (q_src - z_src) · q_w + bias[c]` in exact int32; then in
+/// - **convolution / linear into an integer value, ending in nothing, ReLU or ReLU6** (the
+///   destination's zero point 0 after a ReLU): `acc = Σ (q_src - z_src) · q_w + bias[c]` in exact
+///   int32; `v = Float(acc) · m[c]` with `m[c] = (s_src · s_w[c]) / s_dst` (in float, in that
+///   order); ReLU as `max(v, 0)`, ReLU6 as `min(max(v, 0), 6 / s_dst)`; then
+///   `q = saturate(roundEven(v + z_dst))` (``Requantization/destination``: ONNX Runtime's
+///   `QLinearConv` and XNNPACK's int8 convolutions compute exactly this, so exported files agree
+///   with the model integer for integer; zero points are even, so that adding `z_dst` before
+///   rounding ties to even equals adding it after, as they do).
+/// - **every other convolution / linear** (hard-swish, hard-sigmoid, a float destination, a
+///   residual add fused in): the same `acc`; then in
 ///   float, `v = Float(acc) · (s_src · s_w[c])` (the product taken once per channel, in float);
 ///   a residual add makes `v = v + s_shortcut · Float(q_shortcut - z_shortcut)`; the
 ///   activation's steps follow on `v` (``DNNL/eltwiseSteps(_:)``, as oneDNN 2.6 computes them on
 ///   AVX2 and AVX-512: ReLU, clip, hard-swish as `v · (min(max(v + 3, 0), 6) / 6)`, linear as one
 ///   fused multiply-add `fma(α, v, β)`); then an integer destination gets
 ///   `q = saturate(roundEven(fma(v, 1 / s_dst, z_dst)))`, a float one `v`.
+/// - **add** (a residual add as its own step): with `r_a = s_a / s_dst`, `r_b = s_b / s_dst`,
+///   `v = r_a · Float(q_a) + r_b · Float(q_b)` (each product rounded, then the sum, as
+///   oneDNN's binary primitive with argument scales computes it), then
+///   `q = saturate(roundEven(v + (z_dst - r_a · z_a - r_b · z_b)))`, the constant formed once.
 /// - **global average pool**: the input's storage; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
 ///   on the stored integers (the zero point passes through an average unchanged; oneDNN
 ///   multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).
@@ -116,6 +129,49 @@ public struct GraphQuantization: Sendable {
 
         /// What this machine's oneDNN computes (``CPUEngine/hasInt8DotProduct``).
         public static var native: Accumulation { CPUEngine.hasInt8DotProduct ? .exact : .pairwiseSaturating }
+    }
+
+    /// How a convolution's or linear step's int32 sum becomes its value (the summary above).
+    public enum Requantization: Hashable, Sendable {
+        /// In real units: `Float(acc) · (s_src · s_w[c])`, the activation, then `fma(v, 1 / s_dst, z_dst)`.
+        case real
+        /// In the destination's units: `Float(acc) · ((s_src · s_w[c]) / s_dst)`, ReLU or a clip at
+        /// `6 / s_dst`, then `+ z_dst`.
+        case destination
+    }
+
+    /// ``Requantization/destination`` for an integer destination whose step ends in nothing,
+    /// ReLU or ReLU6 (with zero point 0 after a ReLU) and adds no shortcut; ``Requantization/real`` otherwise.
+    public static func requantization(post: [InferenceGraph.PostOperation], destination: Value) -> Requantization {
+        guard destination.type.integerRange != nil else { return .real }
+        for operation in post {
+            switch operation {
+            case .add: return .real
+            case .activation(.identity): continue
+            case .activation(.relu), .activation(.relu6): if destination.zeroPoint != 0 { return .real }
+            case .activation: return .real
+            }
+        }
+        return .destination
+    }
+
+    /// What oneDNN multiplies each output channel's int32 sum by for step `step` reading
+    /// `source` (``Requantization``): `s_src · s_w[c]`, divided by `s_dst` in the destination's units.
+    public func channelScales(step: Int, source: Int, post: [InferenceGraph.PostOperation]) -> [Float] {
+        guard let layer = layers[step] else { return [] }
+        let sourceScale = values[source].scale
+        let real = layer.weightScales.map { sourceScale * $0 }
+        guard Self.requantization(post: post, destination: values[step]) == .destination else { return real }
+        let destinationScale = values[step].scale
+        return real.map { $0 / destinationScale }
+    }
+
+    /// An add step's arithmetic: `v = ratios.0 · Float(q_a) + ratios.1 · Float(q_b) + shift`
+    /// (a float destination: `s_dst = 1`, `z_dst = 0`), the terms formed in float in this order.
+    public static func addTerms(_ a: Value, _ b: Value, destination: Value) -> (ratios: (Float, Float), shift: Float) {
+        let (ratioA, ratioB) = (a.scale / destination.scale, b.scale / destination.scale)
+        let shift = Float(destination.zeroPoint) - ratioA * Float(a.zeroPoint) - ratioB * Float(b.zeroPoint)
+        return ((ratioA, ratioB), shift)
     }
 
     /// One per graph step, by step index (`.input` steps included).

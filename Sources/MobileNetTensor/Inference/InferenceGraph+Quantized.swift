@@ -81,6 +81,8 @@ private struct QuantizedStep {
             return try multiplyChannels(values[x.index], by: values[scale.index])
         case let .linear(x, weight, _, post):
             return try linear(values[x.index], weight: weight.shape, post: post)
+        case let .add(x, shortcut, post):
+            return try add(values[x.index], values[shortcut.index], post: post)
         }
     }
 
@@ -219,6 +221,24 @@ private struct QuantizedStep {
         return QuantizedValue(unchecked: storage, shape: source.shape, elements: .integers(integers))
     }
 
+    /// `v = r_a · Float(q_a) + r_b · Float(q_b)`, then `saturate(roundEven(v + shift))`
+    /// (``GraphQuantization/addTerms(_:_:destination:)``); a float destination keeps `v + shift`.
+    private func add(_ a: QuantizedValue, _ b: QuantizedValue, post: [InferenceGraph.PostOperation]) throws -> QuantizedValue {
+        let (first, second) = (try integers(of: a, role: "addend"), try integers(of: b, role: "shortcut"))
+        guard a.shape == b.shape else {
+            throw QuantizationError.shapeMismatch(step: index, operand: "shortcut", expected: "\(a.shape)", actual: b.shape)
+        }
+        for case let .activation(kind) in post where kind != .identity {
+            throw QuantizationError.unsupportedActivation(step: index, activation: kind)
+        }
+        let terms = GraphQuantization.addTerms(a.storage, b.storage, destination: storage)
+        let sums = first.indices.map { element -> Float in
+            let v = terms.ratios.0 * Float(first[element]) + terms.ratios.1 * Float(second[element])
+            return terms.shift.addingProduct(1, v)
+        }
+        return store(sums, shape: a.shape, inverseScale: 1, zeroPoint: 0)
+    }
+
     // MARK: Requantization
 
     /// The end every convolution and linear step shares: `acc` checked to fit int32,
@@ -228,12 +248,25 @@ private struct QuantizedStep {
         _ sums: [Int64], shape: Shape, sourceScale: Float, layer: GraphQuantization.Layer, post: [InferenceGraph.PostOperation]
     ) throws -> QuantizedValue {
         let channels = layer.bias.count
-        let channelScales = layer.weightScales.map { sourceScale * $0 }
+        let inDestinationUnits = GraphQuantization.requantization(post: post, destination: storage) == .destination
+        let channelScales = layer.weightScales.map { inDestinationUnits ? (sourceScale * $0) / storage.scale : sourceScale * $0 }
         var results = [Float](repeating: 0, count: sums.count)
         for element in sums.indices {
             let c = element % channels
             let accumulator = try int32(sums[element] + Int64(layer.bias[c]), element: element)
             results[element] = QuantizedArithmetic.widen(accumulator) * channelScales[c]
+        }
+        if inDestinationUnits {
+            for case let .activation(kind) in post {
+                for (algorithm, alpha, beta) in DNNL.eltwiseSteps(kind, unitsOf: storage.scale) ?? [] {
+                    guard let step = QuantizedArithmetic.EltwiseStep(algorithm, alpha: alpha, beta: beta) else {
+                        throw QuantizationError.unsupportedActivation(step: index, activation: kind)
+                    }
+                    for element in results.indices { results[element] = step.apply(results[element]) }
+                }
+            }
+            // `fma(v, 1, z_dst)`: the zero point added, then one rounding.
+            return store(results, shape: shape, inverseScale: 1)
         }
         for operation in post {
             switch operation {
@@ -263,14 +296,15 @@ private struct QuantizedStep {
         }
     }
 
-    /// An integer destination rounds `fma(v, inverseScale, z_dst)` (for ``requantize``,
-    /// `1 / s_dst` formed once); a float one keeps `v`.
-    private func store(_ results: [Float], shape: Shape, inverseScale: Float) -> QuantizedValue {
+    /// An integer destination rounds `fma(v, inverseScale, zeroPoint)` (`zeroPoint` z_dst unless
+    /// given; for ``requantize``, `1 / s_dst` formed once); a float one keeps `v`.
+    private func store(_ results: [Float], shape: Shape, inverseScale: Float, zeroPoint: Int32? = nil) -> QuantizedValue {
         guard let range = storage.type.integerRange else {
             return QuantizedValue(unchecked: storage, shape: shape, elements: .floats(results))
         }
+        let zeroPoint = zeroPoint ?? storage.zeroPoint
         let integers = results.map {
-            QuantizedArithmetic.quantize($0, inverseScale: inverseScale, zeroPoint: storage.zeroPoint, range: range)
+            QuantizedArithmetic.quantize($0, inverseScale: inverseScale, zeroPoint: zeroPoint, range: range)
         }
         return QuantizedValue(unchecked: storage, shape: shape, elements: .integers(integers))
     }

@@ -28,6 +28,9 @@ public struct InferenceGraph: Sendable {
         case multiplyChannels(Value, scale: Value)
         /// `[N, 1, 1, C]` or `[N, C]` to `[N, O]`: `weight` `[O, C]`, `bias` `[O]`.
         case linear(Value, weight: Tensor, bias: Tensor, post: [PostOperation])
+        /// `value + shortcut` (same shape), then `post`'s activations: a residual add as a step
+        /// of its own (``separatingResidualAdds()``), where int8 quantizes both terms.
+        case add(Value, shortcut: Value, post: [PostOperation])
     }
 
     /// What a step is for in the network, as profiles and reports group the time.
@@ -99,6 +102,63 @@ public struct InferenceGraph: Sendable {
         _ input: Value, weight: Tensor, bias: Tensor, post: [PostOperation] = [], label: StepLabel = StepLabel(kind: .classifier)
     ) -> Value {
         append(.linear(input, weight: weight, bias: bias, post: post), label)
+    }
+
+    public mutating func add(_ input: Value, _ shortcut: Value, post: [PostOperation] = [], label: StepLabel = StepLabel(part: "add")) -> Value {
+        append(.add(input, shortcut: shortcut, post: post), label)
+    }
+
+    /// The same network with every residual add that rides on a convolution or linear step as
+    /// an ``Step/add(_:shortcut:post:)`` step after it (what came after the add in `post` moves
+    /// with it); labelled like the layer, with part `add`. The int8 form: ONNX Runtime's
+    /// `QLinearConv` and TFLite's `CONV_2D` round every convolution's output before an add
+    /// reads it, so the int8 model quantizes it too, and its exported files compute the same
+    /// integers.
+    public func separatingResidualAdds() -> InferenceGraph {
+        var separated = InferenceGraph()
+        var moved: [Int] = []
+        func map(_ value: Value) -> Value { Value(index: moved[value.index]) }
+        func map(_ post: [PostOperation]) -> [PostOperation] {
+            post.map { if case let .add(value) = $0 { .add(map(value)) } else { $0 } }
+        }
+        for (index, step) in steps.enumerated() {
+            let label = labels[index]
+            func split(_ post: [PostOperation], layer: ([PostOperation]) -> Value) -> Value {
+                guard let position = post.firstIndex(where: { if case .add = $0 { true } else { false } }),
+                      case let .add(shortcut) = post[position] else { return layer(post) }
+                var value = layer(Array(post[..<position]))
+                var rest = Array(post[(position + 1)...])
+                var shortcutValue = map(shortcut)
+                // A second add in the same post-ops becomes a second step.
+                while true {
+                    let next = rest.firstIndex(where: { if case .add = $0 { true } else { false } })
+                    let activations = Array(rest[..<(next ?? rest.count)])
+                    var addLabel = label
+                    addLabel.part = label.part.map { $0 + ".add" } ?? "add"
+                    addLabel.name = label.name.map { $0 + ".add" }
+                    value = separated.append(.add(value, shortcut: shortcutValue, post: activations), addLabel)
+                    guard let next, case let .add(another) = rest[next] else { return value }
+                    shortcutValue = map(another)
+                    rest = Array(rest[(next + 1)...])
+                }
+            }
+            let value: Value = switch step {
+            case let .input(channels):
+                separated.append(.input(channels: channels), label)
+            case let .convolution(x, weight, bias, geometry, post):
+                split(post) { separated.append(.convolution(map(x), weight: weight, bias: bias, geometry: geometry, post: $0), label) }
+            case let .globalAveragePool(x):
+                separated.append(.globalAveragePool(map(x)), label)
+            case let .multiplyChannels(x, scale):
+                separated.append(.multiplyChannels(map(x), scale: map(scale)), label)
+            case let .linear(x, weight, bias, post):
+                split(post) { separated.append(.linear(map(x), weight: weight, bias: bias, post: $0), label) }
+            case let .add(x, shortcut, post):
+                split(post) { separated.append(.add(map(x), shortcut: map(shortcut), post: $0), label) }
+            }
+            moved.append(value.index)
+        }
+        return separated
     }
 
     private mutating func append(_ step: Step, _ label: StepLabel) -> Value {
@@ -181,6 +241,8 @@ public struct InferenceGraph: Sendable {
                 let source = value(x)
                 let flat = try source.reshaped([source.shape[0], source.elementCount / max(source.shape[0], 1)])
                 values[index] = try apply(post, to: MobileNetTensor.linear(flat, weight: weight, bias: bias))
+            case let .add(x, shortcut, post):
+                values[index] = try apply(post, to: MobileNetTensor.add(value(x), value(shortcut)))
             }
         }
         return values.map { $0! }
@@ -192,7 +254,15 @@ extension InferenceGraph.Step {
     public var layer: (input: InferenceGraph.Value, weight: Tensor, bias: Tensor)? {
         switch self {
         case let .convolution(x, weight, bias, _, _), let .linear(x, weight, bias, _): (x, weight, bias)
-        case .input, .globalAveragePool, .multiplyChannels: nil
+        case .input, .globalAveragePool, .multiplyChannels, .add: nil
+        }
+    }
+
+    /// The work fused into the step's end (none for the steps that take none).
+    public var post: [InferenceGraph.PostOperation] {
+        switch self {
+        case let .convolution(_, _, _, _, post), let .linear(_, _, _, post), let .add(_, _, post): post
+        case .input, .globalAveragePool, .multiplyChannels: []
         }
     }
 
@@ -207,6 +277,7 @@ extension InferenceGraph.Step {
         case let .globalAveragePool(x): return [x]
         case let .multiplyChannels(x, scale): return [x, scale]
         case let .linear(x, _, _, post): return [x] + postInputs(post)
+        case let .add(x, shortcut, post): return [x, shortcut] + postInputs(post)
         }
     }
 }

@@ -23,25 +23,37 @@ extension InferencePlan {
 
     /// The attributes of convolution step `step` reading step `sourceStep`. In fp32, its
     /// post-ops. In int8, oneDNN 2.x's form of ``GraphQuantization``'s arithmetic: the source's
-    /// zero point as a source zero point (oneDNN subtracts it exactly, in the int32 sums), output
-    /// scales `s_src · s_w[c]` bring the int32 sum (bias included) to real units, a residual's
+    /// zero point as a source zero point (oneDNN subtracts it exactly, in the int32 sums). In the
+    /// destination's units (``GraphQuantization/Requantization/destination``), output scales
+    /// `(s_src · s_w[c]) / s_dst`, ReLU or a clip at `6 / s_dst`, and a `linear` post-op adding
+    /// `z_dst`. Otherwise output scales `s_src · s_w[c]` bring the int32 sum (bias included) to real units, a residual's
     /// `sum` takes the shortcut's scale and zero point, the activation runs on real values, and a
     /// last `linear` post-op computes `fma(v, 1 / s_dst, z_dst)` before the conversion to an
     /// integer destination (round to nearest even, saturate).
     func attributes(step: Int, sourceStep: Int, post: [InferenceGraph.PostOperation]) throws -> DNNL.Attributes {
         guard let quantized, let layer = quantized.layers[step] else { return try Self.attributes(post) }
-        var operations: [DNNL.PostOperation] = []
-        for operation in post {
-            switch operation {
-            case let .add(value):
-                let shortcut = quantized.value(value.index)
-                operations.append(.sum(scale: shortcut.scale, zeroPoint: shortcut.zeroPoint))
-            case let .activation(kind): operations += DNNL.PostOperation.activation(kind)
-            }
-        }
         let destination = quantized.value(step)
-        if destination.type != .float32 {
-            operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1 / destination.scale, beta: Float(destination.zeroPoint)))
+        var operations: [DNNL.PostOperation] = []
+        if GraphQuantization.requantization(post: post, destination: destination) == .destination {
+            // The output scales already divide by s_dst: the activation in its units, then the zero point.
+            for case let .activation(kind) in post {
+                operations += (DNNL.eltwiseSteps(kind, unitsOf: destination.scale) ?? []).map { .eltwise($0.0, alpha: $0.1, beta: $0.2) }
+            }
+            if destination.zeroPoint != 0 {
+                operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1, beta: Float(destination.zeroPoint)))
+            }
+        } else {
+            for operation in post {
+                switch operation {
+                case let .add(value):
+                    let shortcut = quantized.value(value.index)
+                    operations.append(.sum(scale: shortcut.scale, zeroPoint: shortcut.zeroPoint))
+                case let .activation(kind): operations += DNNL.PostOperation.activation(kind)
+                }
+            }
+            if destination.type != .float32 {
+                operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1 / destination.scale, beta: Float(destination.zeroPoint)))
+            }
         }
         var scales = DNNL.Scales(output: layer.outputScales, outputMask: 1 << 1)
         let sourceZeroPoint = quantized.value(sourceStep).zeroPoint
@@ -211,6 +223,50 @@ extension InferencePlan {
         }
         append(multiply, arguments)
         if let shift { pool.release(shift.buffer) }
+        return output
+    }
+
+    /// `value + shortcut` by a binary add, the shortcut reordered to the value's layout if it
+    /// differs, in place over `value` where this is its last use. In int8 both terms integer,
+    /// scaled by argument scales `s_a / s_dst`, `s_b / s_dst`, and a `linear` post-op adding
+    /// the zero points' constant (``GraphQuantization/addTerms(_:_:destination:)``); activations
+    /// after an int8 add are not supported. In fp32 the activations as eltwise post-ops.
+    func compileAdd(
+        value: Placement, shortcut: Placement, post: [InferenceGraph.PostOperation], inPlace: Bool, valueStep: Int, shortcutStep: Int, step: Int
+    ) throws -> Placement {
+        var attributes = try Self.attributes(post)
+        var outputType = value.type
+        if let quantized {
+            let (a, b, destination) = (quantized.value(valueStep), quantized.value(shortcutStep), quantized.value(step))
+            guard a.type == value.type, b.type == shortcut.type, a.type != .float32, b.type != .float32 else {
+                throw QuantizationError.unsupportedType(step: step, role: "addend", type: a.type == .float32 ? a.type : b.type, expected: "int8 or uint8")
+            }
+            if let activation = post.first(where: { if case .activation(.identity) = $0 { false } else { true } }) {
+                throw QuantizationError.unsupportedActivation(step: step, activation: { if case let .activation(kind) = activation { kind } else { .identity } }())
+            }
+            let terms = GraphQuantization.addTerms(a, b, destination: destination)
+            var scales = DNNL.Scales()
+            scales.arguments = [(DNNL_ARG_SRC_0, terms.ratios.0), (DNNL_ARG_SRC_1, terms.ratios.1)]
+            attributes = try DNNL.Attributes(
+                post: [.eltwise(dnnl_eltwise_linear, alpha: 1, beta: terms.shift)], userScratchpad: true, scales: scales)
+            outputType = destination.type
+        }
+        let other = try converted(shortcut, to: DNNL.withType(value.descriptor, shortcut.type))
+        let outputLayout = DNNL.withType(value.descriptor, outputType)
+        let add = try DNNL.binary(dnnl_binary_add, lhs: value.descriptor, rhs: other.descriptor, destination: outputLayout, attributes: attributes)
+        let output: Placement
+        if inPlace, value.buffer != .callerInput, outputType == value.type {
+            pool.retain(value.buffer)
+            output = value
+        } else {
+            output = allocate(outputLayout, dimensions: value.dimensions, type: outputType)
+        }
+        append(add, [
+            (DNNL_ARG_SRC_0, try memory(value.descriptor, buffer: value.buffer)),
+            (DNNL_ARG_SRC_1, try memory(other.descriptor, buffer: other.buffer)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        if other.buffer != shortcut.buffer { pool.release(other.buffer) }
         return output
     }
 

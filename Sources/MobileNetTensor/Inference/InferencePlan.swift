@@ -93,6 +93,10 @@ final class InferencePlan {
                 placements[index] = try compileLinear(
                     source: placements[x.index]!, weight: weight, bias: bias, post: post, placements: placements, lastUses: lastUses,
                     sourceStep: x.index, step: index)
+            case let .add(x, shortcut, post):
+                placements[index] = try compileAdd(
+                    value: placements[x.index]!, shortcut: placements[shortcut.index]!, post: post,
+                    inPlace: lastUses[x.index] == index, valueStep: x.index, shortcutStep: shortcut.index, step: index)
             }
         }
         compilingStep = nil

@@ -113,7 +113,7 @@ extension InferencePlan {
                 case let .linear(_, weight, _, post):
                     multiplyAdds = output.dimensions[0] * weight.elementCount
                     if post.contains(where: { if case .add = $0 { true } else { false } }) { inputs.append(output) }
-                case .input, .globalAveragePool, .multiplyChannels:
+                case .input, .globalAveragePool, .multiplyChannels, .add:
                     break
                 }
             }

@@ -7,7 +7,8 @@ final class QuantizedParameters {
         let weights: TensorStorage
         /// `int32` bias at scale `s_src · s_w[c]`.
         let bias: TensorStorage
-        /// `s_src · s_w[c]`: what oneDNN 2.x multiplies each channel's accumulated sum by.
+        /// What oneDNN 2.x multiplies each channel's accumulated sum by
+        /// (``GraphQuantization/channelScales(step:source:post:)``).
         let outputScales: [Float]
     }
 
@@ -29,10 +30,9 @@ final class QuantizedParameters {
             ] where expected != actual {
                 throw QuantizationError.layerSize(step: index, parameter: parameter, expected: expected, actual: actual)
             }
-            let sourceScale = quantization.values[source.index].scale
             layers[index] = Layer(
                 weights: Self.storage(layer.weights), bias: Self.storage(layer.bias),
-                outputScales: layer.weightScales.map { sourceScale * $0 })
+                outputScales: quantization.channelScales(step: index, source: source.index, post: step.post))
         }
     }
 

@@ -47,15 +47,21 @@ enum QuantizedArithmetic {
         static func steps(of activation: Activation) -> [EltwiseStep]? {
             var steps: [EltwiseStep] = []
             for (algorithm, alpha, beta) in DNNL.eltwiseSteps(activation) {
-                switch algorithm {
-                case dnnl_eltwise_relu: steps.append(.relu(alpha: alpha))
-                case dnnl_eltwise_clip_v2: steps.append(.clip(low: alpha, high: beta))
-                case dnnl_eltwise_hardswish: steps.append(.hardSwish)
-                case dnnl_eltwise_linear: steps.append(.linear(alpha: alpha, beta: beta))
-                default: return nil
-                }
+                guard let step = EltwiseStep(algorithm, alpha: alpha, beta: beta) else { return nil }
+                steps.append(step)
             }
             return steps
+        }
+
+        /// The step of a oneDNN eltwise algorithm; nil for one this reference does not know.
+        init?(_ algorithm: dnnl_alg_kind_t, alpha: Float, beta: Float) {
+            switch algorithm {
+            case dnnl_eltwise_relu: self = .relu(alpha: alpha)
+            case dnnl_eltwise_clip_v2: self = .clip(low: alpha, high: beta)
+            case dnnl_eltwise_hardswish: self = .hardSwish
+            case dnnl_eltwise_linear: self = .linear(alpha: alpha, beta: beta)
+            default: return nil
+            }
         }
 
         func apply(_ v: Float) -> Float {
