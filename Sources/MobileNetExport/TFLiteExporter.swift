@@ -1,5 +1,6 @@
 import Foundation
 import MobileNetModels
+import MobileNetQuantization
 import MobileNetTensor
 
 /// A model as a TFLite file (schema version 3, file identifier `TFL3`) that LiteRT and its
@@ -12,12 +13,29 @@ public enum TFLiteExporter {
         var writer = TFLiteGraphWriter(graph: try model.inferenceGraph())
         return Data(try writer.write(resolution: resolution, batch: batch, description: ONNXExporter.name(of: model.configuration)))
     }
+
+    /// An int8 model as a full-integer TFLite file, as TFLite's quantization spec defines it:
+    /// `int8` activations with zero points (our `uint8` value `q` with zero point `z` is the
+    /// `int8` value `q - 128` with zero point `z - 128`, the same real number), symmetric int8
+    /// weights per output channel (`quantized_dimension` 0, or 3 for depthwise), int32 biases at
+    /// `s_in · s_w[c]`. The float image is quantized by a QUANTIZE at the input. Every layer our
+    /// model requantizes in its destination's units (``GraphQuantization/Requantization``) is an
+    /// int8 CONV_2D / DEPTHWISE_CONV_2D, residual adds int8 ADDs, the pooling an int8 MEAN; what
+    /// our int8 model computes in real units stays float between DEQUANTIZE and QUANTIZE
+    /// (hard-swish and hard-sigmoid layers, the squeeze-and-excitation multiply, the classifier),
+    /// with the integer weights dequantized.
+    public static func data(_ quantized: QuantizedModel, resolution: Int, batch: Int = 1) throws -> Data {
+        var writer = TFLiteGraphWriter(graph: quantized.graph, quantization: quantized.quantization)
+        return Data(try writer.write(
+            resolution: resolution, batch: batch, description: ONNXExporter.name(of: quantized.configuration) + "_int8"))
+    }
 }
 
 /// The TFLite schema's numbers this writer uses (`tensorflow/lite/schema/schema.fbs`).
 enum TFLite {
     enum Operator: Int32 {
-        case add = 0, conv2D = 3, depthwiseConv2D = 4, fullyConnected = 9, mul = 18, pad = 34, mean = 40, hardSwish = 117
+        case add = 0, conv2D = 3, depthwiseConv2D = 4, dequantize = 6, fullyConnected = 9, mul = 18, pad = 34, mean = 40,
+             quantize = 114, hardSwish = 117
     }
 
     enum Options: UInt8 {
@@ -40,6 +58,15 @@ enum TFLite {
 /// Writes the inference graph's steps as TFLite tensors and operators, NHWC throughout.
 struct TFLiteGraphWriter {
     let graph: InferenceGraph
+    /// For a full-integer export; nil in fp32.
+    let quantization: GraphQuantization?
+
+    /// A tensor's quantization parameters: per tensor (one scale) or per axis.
+    private struct Quantization {
+        var scales: [Float]
+        var zeroPoints: [Int64]
+        var dimension: Int32 = 0
+    }
 
     private struct TensorRecord {
         var name: String
@@ -47,6 +74,7 @@ struct TFLiteGraphWriter {
         var type: TFLite.TensorType
         var buffer: Int
         var signature: [Int32]?
+        var quantization: Quantization?
     }
 
     private struct OperatorRecord {
@@ -67,8 +95,44 @@ struct TFLiteGraphWriter {
     private var shapes: [[Int]] = []
     private var batch = 1
 
-    init(graph: InferenceGraph) {
+    /// In int8, the DEQUANTIZE of each integer step's value, made once when a float operator first reads it.
+    private var floatValues: [Int: Int32] = [:]
+    /// The float image the file takes.
+    private var inputTensor: Int32 = 0
+
+    init(graph: InferenceGraph, quantization: GraphQuantization? = nil) {
         self.graph = graph
+        self.quantization = quantization
+    }
+
+    /// Whether step `index`'s value is an int8 tensor in the file.
+    private func isInteger(_ index: Int) -> Bool {
+        quantization.map { $0.values[index].type != .float32 } ?? false
+    }
+
+    /// TFLite's int8 form of an integer value: the same scale, the zero point moved by -128.
+    private func int8Quantization(_ index: Int) -> Quantization? {
+        guard let value = quantization?.values[index], value.type != .float32 else { return nil }
+        let shift: Int64 = value.type == .uint8 ? -128 : 0
+        return Quantization(scales: [value.scale], zeroPoints: [Int64(value.zeroPoint) + shift])
+    }
+
+    /// Step `index`'s value as a float tensor: itself, or a DEQUANTIZE of it.
+    private mutating func floatValue(_ index: Int) -> Int32 {
+        guard isInteger(index) else { return values[index] }
+        if let made = floatValues[index] { return made }
+        let output = activation(graph.name(of: index) + ".dequantized", shape: shapes[index])
+        operators.append(OperatorRecord(code: .dequantize, inputs: [values[index]], outputs: [output], options: .none))
+        floatValues[index] = output
+        return output
+    }
+
+    /// A float result of step `index` as the step's value: QUANTIZE'd where that value is an integer.
+    private mutating func stored(_ result: Int32, step index: Int, shape: [Int]) -> Int32 {
+        guard let quantization = int8Quantization(index) else { return result }
+        let output = activation(graph.name(of: index) + ".quantized", shape: shape, quantization: quantization)
+        operators.append(OperatorRecord(code: .quantize, inputs: [result], outputs: [output], options: .none))
+        return output
     }
 
     mutating func write(resolution: Int, batch: Int, description: String) throws -> [UInt8] {
@@ -78,14 +142,18 @@ struct TFLiteGraphWriter {
             switch step {
             case let .input(channels):
                 let shape = [batch, resolution, resolution, channels]
-                values.append(activation("input", shape: shape, signature: [-1, Int32(resolution), Int32(resolution), Int32(channels)]))
+                let image = activation("input", shape: shape, signature: [-1, Int32(resolution), Int32(resolution), Int32(channels)])
+                values.append(image)
                 shapes.append(shape)
+                inputTensor = image
+                values[index] = stored(image, step: index, shape: shape)
             case let .convolution(x, weight, bias, geometry, post):
-                try convolution(layer, source: x.index, weight: weight, bias: bias, geometry: geometry, post: post)
+                try convolution(layer, step: index, source: x.index, weight: weight, bias: bias, geometry: geometry, post: post)
             case let .globalAveragePool(x):
                 let shape = [shapes[x.index][0], 1, 1, shapes[x.index][3]]
                 let axes = constant(layer + ".axes", int32: [1, 2], shape: [2])
-                let output = activation(layer, shape: shape)
+                // In int8 an int8 MEAN, its output at the input's scale and zero point.
+                let output = activation(layer, shape: shape, quantization: int8Quantization(index))
                 operators.append(OperatorRecord(code: .mean, inputs: [values[x.index], axes], outputs: [output], options: .reducer) { builder in
                     builder.startTable()
                     builder.add(0, UInt8(1))  // keep_dims
@@ -94,40 +162,52 @@ struct TFLiteGraphWriter {
                 values.append(output)
                 shapes.append(shape)
             case let .multiplyChannels(x, scale):
-                let output = activation(layer, shape: shapes[x.index])
-                operators.append(binary(.mul, [values[x.index], values[scale.index]], output, activation: .none))
-                values.append(output)
+                let output = activation(isInteger(index) ? layer + ".product" : layer, shape: shapes[x.index])
+                operators.append(binary(.mul, [floatValue(x.index), floatValue(scale.index)], output, activation: .none))
+                values.append(stored(output, step: index, shape: shapes[x.index]))
                 shapes.append(shapes[x.index])
             case let .linear(x, weight, bias, post):
                 let outputs = weight.shape[0]
                 let shape = [shapes[x.index][0], outputs]
-                let weights = constant(layer + ".weight", floats: weight.scalars, shape: weight.shape.dimensions)
-                let biases = constant(layer + ".bias", floats: bias.scalars, shape: [outputs])
+                let (floatWeight, floatBias) = try floatParameters(step: index, source: x.index, weight: weight, bias: bias)
+                let weights = constant(layer + ".weight", floats: floatWeight, shape: weight.shape.dimensions)
+                let biases = constant(layer + ".bias", floats: floatBias, shape: [outputs])
                 let (fused, rest) = fusedActivation(post)
-                var output = activation(rest.isEmpty ? layer : layer + ".linear", shape: shape)
+                var output = activation(rest.isEmpty && !isInteger(index) ? layer : layer + ".linear", shape: shape)
                 operators.append(OperatorRecord(
-                    code: .fullyConnected, inputs: [values[x.index], weights, biases], outputs: [output], options: .fullyConnected
+                    code: .fullyConnected, inputs: [floatValue(x.index), weights, biases], outputs: [output], options: .fullyConnected
                 ) { builder in
                     builder.startTable()
                     builder.add(0, fused.rawValue)
                     return builder.endTable()
                 })
                 output = try apply(rest, to: output, shape: shape, layer: layer)
-                values.append(output)
                 shapes.append(shape)
+                values.append(stored(output, step: index, shape: shape))
             case let .add(x, shortcut, post):
-                values.append(try apply([.add(shortcut)] + post, to: values[x.index], shape: shapes[x.index], layer: layer))
+                if isInteger(index) {
+                    guard isInteger(x.index), isInteger(shortcut.index),
+                          post.allSatisfy({ if case .activation(.identity) = $0 { true } else { false } }) else {
+                        throw ExportError.unsupported("an int8 add of a float value or with an activation")
+                    }
+                    let output = activation(layer, shape: shapes[x.index], quantization: int8Quantization(index))
+                    operators.append(binary(.add, [values[x.index], values[shortcut.index]], output, activation: .none))
+                    values.append(output)
+                } else {
+                    let first = floatValue(x.index)
+                    values.append(try apply([.add(shortcut)] + post, to: first, shape: shapes[x.index], layer: layer))
+                }
                 shapes.append(shapes[x.index])
             }
         }
         tensors[Int(values[graph.output.index])].name = "logits"
-        return serialize(inputs: [values[0]], outputs: [values[graph.output.index]], description: description)
+        return serialize(inputs: [inputTensor], outputs: [values[graph.output.index]], description: description)
     }
 
     // MARK: Steps
 
     private mutating func convolution(
-        _ layer: String, source: Int, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [InferenceGraph.PostOperation]
+        _ layer: String, step: Int, source: Int, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, post: [InferenceGraph.PostOperation]
     ) throws {
         let (outputs, perGroup, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let inputShape = shapes[source]
@@ -141,13 +221,18 @@ struct TFLiteGraphWriter {
         ]
         // PyTorch pads both sides alike; TFLite's SAME does so only at stride 1 with an odd
         // kernel. Elsewhere an explicit PAD, then VALID.
-        var input = values[source]
+        let integer = quantization.map {
+            $0.layers[step] != nil && isInteger(source) && isInteger(step)
+                && GraphQuantization.requantization(post: post, destination: $0.values[step]) == .destination
+        } ?? false
+        var input = integer ? values[source] : floatValue(source)
         let same = geometry.stride == 1 && kh == kw && kh % 2 == 1 && geometry.padding == geometry.dilation * (kh - 1) / 2
         if !same, geometry.padding > 0 {
             let p = Int32(geometry.padding)
             let paddings = constant(layer + ".paddings", int32: [0, 0, p, p, p, p, 0, 0], shape: [4, 2])
             let padded = [inputShape[0], inputShape[1] + 2 * geometry.padding, inputShape[2] + 2 * geometry.padding, inputShape[3]]
-            let output = activation(layer + ".pad", shape: padded)
+            // An int8 PAD fills with the zero point: real 0, as PyTorch pads.
+            let output = activation(layer + ".pad", shape: padded, quantization: integer ? int8Quantization(source) : nil)
             operators.append(OperatorRecord(code: .pad, inputs: [input, paddings], outputs: [output], options: .pad) { builder in
                 builder.startTable()
                 return builder.endTable()
@@ -155,16 +240,35 @@ struct TFLiteGraphWriter {
             input = output
         }
         // OIHW to OHWI (CONV_2D) or [1, H, W, O] (DEPTHWISE_CONV_2D).
-        let w = weight.scalars
-        var transposed = [Float](repeating: 0, count: w.count)
-        for o in 0..<outputs { for i in 0..<perGroup { for y in 0..<kh { for x in 0..<kw {
-            let from = ((o * perGroup + i) * kh + y) * kw + x
-            transposed[depthwise ? (y * kw + x) * outputs + o : ((o * kh + y) * kw + x) * perGroup + i] = w[from]
-        } } } }
-        let weights = constant(layer + ".weight", floats: transposed, shape: depthwise ? [1, kh, kw, outputs] : [outputs, kh, kw, perGroup])
-        let biases = constant(layer + ".bias", floats: bias.scalars, shape: [outputs])
+        func transposed<Element>(_ w: [Element]) -> [Element] {
+            var result = w
+            for o in 0..<outputs { for i in 0..<perGroup { for y in 0..<kh { for x in 0..<kw {
+                let from = ((o * perGroup + i) * kh + y) * kw + x
+                result[depthwise ? (y * kw + x) * outputs + o : ((o * kh + y) * kw + x) * perGroup + i] = w[from]
+            } } } }
+            return result
+        }
+        let weightShape = depthwise ? [1, kh, kw, outputs] : [outputs, kh, kw, perGroup]
+        let weights: Int32, biases: Int32
         let (fused, rest) = fusedActivation(post)
-        var output = activation(rest.isEmpty ? layer : layer + ".conv", shape: outputShape)
+        var output: Int32
+        if integer, let quantization, let layer8 = quantization.layers[step] {
+            // Full integer: int8 in, int8 weights per output channel, int32 bias, int8 out.
+            let sourceScale = quantization.values[source].scale
+            let zeros = [Int64](repeating: 0, count: outputs)
+            weights = constant(
+                layer + ".weight", bytes: transposed(layer8.weights).littleEndianBytes, type: .int8, shape: weightShape,
+                quantization: Quantization(scales: layer8.weightScales, zeroPoints: zeros, dimension: depthwise ? 3 : 0))
+            biases = constant(
+                layer + ".bias", bytes: layer8.bias.littleEndianBytes, type: .int32, shape: [outputs],
+                quantization: Quantization(scales: layer8.weightScales.map { sourceScale * $0 }, zeroPoints: zeros))
+            output = activation(layer, shape: outputShape, quantization: int8Quantization(step))
+        } else {
+            let (w, b) = try floatParameters(step: step, source: source, weight: weight, bias: bias)
+            weights = constant(layer + ".weight", floats: transposed(w), shape: weightShape)
+            biases = constant(layer + ".bias", floats: b, shape: [outputs])
+            output = activation(rest.isEmpty && !isInteger(step) ? layer : layer + ".conv", shape: outputShape)
+        }
         let (padding, stride, dilation) = (same ? TFLite.Padding.same : .valid, Int32(geometry.stride), Int32(geometry.dilation))
         operators.append(OperatorRecord(
             code: depthwise ? .depthwiseConv2D : .conv2D, inputs: [input, weights, biases], outputs: [output],
@@ -186,9 +290,22 @@ struct TFLiteGraphWriter {
             }
             return builder.endTable()
         })
-        output = try apply(rest, to: output, shape: outputShape, layer: layer)
+        if tensors[Int(output)].quantization == nil {
+            output = stored(try apply(rest, to: output, shape: outputShape, layer: layer), step: step, shape: outputShape)
+        }
         values.append(output)
         shapes.append(outputShape)
+    }
+
+    /// A layer's weights and bias in float: the graph's, or in int8 the integers times their scales.
+    private func floatParameters(step: Int, source: Int, weight: Tensor, bias: Tensor) throws -> ([Float], [Float]) {
+        guard let quantization else { return (weight.scalars, bias.scalars) }
+        guard let layer = quantization.layers[step] else { throw ExportError.unsupported("step \(step) without integer weights") }
+        let perChannel = layer.weights.count / max(layer.weightScales.count, 1)
+        let sourceScale = quantization.values[source].scale
+        let weights = layer.weights.enumerated().map { Float($0.element) * layer.weightScales[$0.offset / perChannel] }
+        let biases = layer.bias.enumerated().map { Float($0.element) * (sourceScale * layer.weightScales[$0.offset]) }
+        return (weights, biases)
     }
 
     /// The activation a convolution or FULLY_CONNECTED can fuse (post-ops of only a ReLU or
@@ -267,8 +384,11 @@ struct TFLiteGraphWriter {
 
     // MARK: Tensors
 
-    private mutating func activation(_ name: String, shape: [Int], signature: [Int32]? = nil) -> Int32 {
-        tensors.append(TensorRecord(name: name, shape: shape.map(Int32.init), type: .float32, buffer: 0, signature: signature))
+    /// An activation tensor: float32, or int8 with `quantization`.
+    private mutating func activation(_ name: String, shape: [Int], signature: [Int32]? = nil, quantization: Quantization? = nil) -> Int32 {
+        tensors.append(TensorRecord(
+            name: name, shape: shape.map(Int32.init), type: quantization == nil ? .float32 : .int8, buffer: 0, signature: signature,
+            quantization: quantization))
         return Int32(tensors.count - 1)
     }
 
@@ -281,9 +401,12 @@ struct TFLiteGraphWriter {
     }
 
     /// A tensor holding `bytes` in a buffer of its own.
-    private mutating func constant(_ name: String, bytes: [UInt8], type: TFLite.TensorType, shape: [Int]) -> Int32 {
+    private mutating func constant(
+        _ name: String, bytes: [UInt8], type: TFLite.TensorType, shape: [Int], quantization: Quantization? = nil
+    ) -> Int32 {
         buffers.append(bytes)
-        tensors.append(TensorRecord(name: name, shape: shape.map(Int32.init), type: type, buffer: buffers.count - 1))
+        tensors.append(TensorRecord(
+            name: name, shape: shape.map(Int32.init), type: type, buffer: buffers.count - 1, quantization: quantization))
         return Int32(tensors.count - 1)
     }
 
@@ -311,11 +434,22 @@ struct TFLiteGraphWriter {
             let shape = builder.vector(tensor.shape)
             let signature = tensor.signature.map { builder.vector($0) }
             let name = builder.string(tensor.name)
+            // QuantizationParameters { min, max, scale (2), zero_point (3), …, quantized_dimension (6) }.
+            let quantization = tensor.quantization.map { parameters -> FlatBufferBuilder.Offset in
+                let scales = builder.vector(parameters.scales)
+                let zeroPoints = builder.vector(parameters.zeroPoints)
+                builder.startTable()
+                builder.add(2, scales)
+                builder.add(3, zeroPoints)
+                builder.add(6, parameters.dimension)
+                return builder.endTable()
+            }
             builder.startTable()
             builder.add(0, shape)
             builder.add(1, tensor.type.rawValue)
             builder.add(2, UInt32(tensor.buffer))
             builder.add(3, name)
+            if let quantization { builder.add(4, quantization) }
             if let signature { builder.add(7, signature) }
             return builder.endTable()
         }

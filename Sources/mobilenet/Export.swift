@@ -5,7 +5,7 @@ import MobileNet
 /// `mobilenet export`: a model as a file for the runtimes people deploy with.
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a model as ONNX (fp32, or an int8 file from `mobilenet quantize` as QDQ) for ONNX Runtime, OpenVINO or TensorRT, or as TFLite (fp32) for LiteRT.")
+        abstract: "Export a model as ONNX (fp32, or an int8 file from `mobilenet quantize` as QDQ) for ONNX Runtime, OpenVINO or TensorRT, or as TFLite (fp32, or an int8 file as full-integer int8) for LiteRT.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case onnx, tflite
@@ -61,13 +61,16 @@ struct Export: ParsableCommand {
         return .fixed(size)
     }
 
+    /// TFLite shapes are static: a fixed batch, or 1 (resizable) for dynamic.
+    func tfliteBatch() throws -> Int {
+        if case let .fixed(images) = try batchDimension() { return images }
+        return 1
+    }
+
     func run() throws {
         let data: Data
         let description: String
         if let quantizedModel {
-            guard format == .onnx else {
-                throw CommandError(description: "--format tflite takes fp32 models only (--weights or the published ones); export an int8 --model as onnx (QDQ)")
-            }
             let (model, recipe) = try QuantizedModelFile.read(contentsOf: URL(fileURLWithPath: quantizedModel))
             let configuration = model.configuration
             for (flag, asked, actual) in [
@@ -78,8 +81,13 @@ struct Export: ParsableCommand {
                 throw CommandError(description: "\(flag) \(asked!): \(quantizedModel) holds MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) with \(configuration.classCount) classes")
             }
             let side = resolution ?? recipe.resolution ?? 224
-            data = try ONNXExporter.data(model, resolution: side, batch: batchDimension())
-            description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8 (QDQ) at \(side)x\(side)"
+            switch format {
+            case .onnx:
+                data = try ONNXExporter.data(model, resolution: side, batch: batchDimension())
+            case .tflite:
+                data = try TFLiteExporter.data(model, resolution: side, batch: tfliteBatch())
+            }
+            description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8 (\(format == .onnx ? "QDQ" : "full integer")) at \(side)x\(side)"
         } else {
             let configuration = ModelConfiguration(variant ?? .v2, widthMultiplier: width ?? 1, classCount: classes ?? 1000)
             let network = try floatModel(configuration, weights: weights)
@@ -88,9 +96,7 @@ struct Export: ParsableCommand {
             case .onnx:
                 data = try ONNXExporter.data(network, resolution: side, batch: batchDimension())
             case .tflite:
-                let size: Int
-                if case let .fixed(images) = try batchDimension() { size = images } else { size = 1 }
-                data = try TFLiteExporter.data(network, resolution: side, batch: size)
+                data = try TFLiteExporter.data(network, resolution: side, batch: tfliteBatch())
             }
             description = "MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in fp32 at \(side)x\(side)"
         }

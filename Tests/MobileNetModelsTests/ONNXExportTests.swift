@@ -1,6 +1,7 @@
 import Foundation
 import MobileNetExport
 import MobileNetModels
+import MobileNetQuantization
 import MobileNetTensor
 import MobileNetTestSupport
 import XCTest
@@ -94,6 +95,41 @@ final class TFLiteExportTests: XCTestCase {
             XCTAssertEqual(result["shape"] as? [Int], [3, 10], label)
             let difference = try XCTUnwrap(result["max_abs_diff"] as? Double, label)
             XCTAssertLessThan(difference, 1e-4, label)
+        }
+    }
+
+    /// The full-integer int8 file of every family (calibrated on random images) in LiteRT: the
+    /// shape, and logits close to our int8 model's (the int8 layers compute the same integers up
+    /// to rounding near ties, the float islands agree to float rounding).
+    func testInt8FilesOfEveryFamilyRunInLiteRTCloseToOurInt8() throws {
+        let folder = try TemporaryFolder(prefix: "tflite-int8")
+        let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
+        for (architecture, width, resolution) in cases {
+            let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
+            model.setTraining(false)
+            DeterministicFill.fill(model)
+            var generator = SplitMix64(seed: 5)
+            let calibration = Tensor.uniform([4, resolution, resolution, 3], in: -2...2, using: &generator)
+            let batch = Tensor.uniform([3, resolution, resolution, 3], in: -2...2, using: &generator)
+            let int8 = try QuantizedModel(model, calibration: [calibration])
+            let expected = try int8(batch)
+            let label = "\(architecture)-\(width)-\(resolution)-int8"
+            let file = folder.url.appendingPathComponent(label + ".tflite")
+            try TFLiteExporter.data(int8, resolution: resolution).write(to: file)
+            let result = try ExportCheck.run(file: file, images: batch, expected: expected, label: label, in: folder.url)
+            XCTAssertEqual(result["shape"] as? [Int], [3, 10], label)
+            let difference = try XCTUnwrap(result["max_abs_diff"] as? Double, label)
+            let largest = expected.scalars.map { abs(Double($0)) }.max() ?? 0
+            print("TFLite int8 \(label): max abs difference \(difference) of logits up to \(largest)")
+            if architecture == .v1, CPUEngine.hasInt8DotProduct {
+                // No residual add: every int8 layer computes XNNPACK's integers (measured 2.7e-7).
+                // Without VNNI our sums saturate in 16-bit pairs where XNNPACK's do not.
+                XCTAssertLessThan(difference, 1e-4, label)
+            } else {
+                // XNNPACK's int8 ADD rounds in fixed point, ours in float: a step here and there,
+                // grown through the layers after it (measured 0.04 to 0.13 of the largest logit).
+                XCTAssertLessThan(difference, 0.3 * largest, label)
+            }
         }
     }
 }
