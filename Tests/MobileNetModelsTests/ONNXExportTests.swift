@@ -76,15 +76,23 @@ final class ONNXExportTests: XCTestCase {
 
 /// Exported TFLite files in LiteRT (XNNPACK), through the same checker script.
 final class TFLiteExportTests: XCTestCase {
+    /// Every family at a width and resolution of its own.
+    static let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
+
+    /// A 10-class model of `architecture` in eval mode, filled deterministically.
+    static func filledModel(_ architecture: Architecture, width: Double) throws -> any ImageClassifier {
+        let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
+        model.setTraining(false)
+        DeterministicFill.fill(model)
+        return model
+    }
+
     /// Every family at a width and resolution of its own, a batch of three (the file's batch of
     /// one resized by LiteRT): logits within 1e-4 of ours.
     func testEveryFamilyMatchesLiteRT() throws {
         let folder = try TemporaryFolder(prefix: "tflite")
-        let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
-        for (architecture, width, resolution) in cases {
-            let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
-            model.setTraining(false)
-            DeterministicFill.fill(model)
+        for (architecture, width, resolution) in Self.cases {
+            let model = try Self.filledModel(architecture, width: width)
             var generator = SplitMix64(seed: 5)
             let batch = Tensor.uniform([3, resolution, resolution, 3], in: -2...2, using: &generator)
             let expected = try InferenceModel(model)(batch)
@@ -103,11 +111,8 @@ final class TFLiteExportTests: XCTestCase {
     /// to rounding near ties, the float islands agree to float rounding).
     func testInt8FilesOfEveryFamilyRunInLiteRTCloseToOurInt8() throws {
         let folder = try TemporaryFolder(prefix: "tflite-int8")
-        let cases: [(Architecture, Double, Int)] = [(.v1, 0.5, 96), (.v2, 0.75, 128), (.v3Large, 1.0, 64), (.v3Small, 0.75, 112)]
-        for (architecture, width, resolution) in cases {
-            let model = try makeModel(ModelConfiguration(architecture, widthMultiplier: width, classCount: 10), seed: nil)
-            model.setTraining(false)
-            DeterministicFill.fill(model)
+        for (architecture, width, resolution) in Self.cases {
+            let model = try Self.filledModel(architecture, width: width)
             var generator = SplitMix64(seed: 5)
             let calibration = Tensor.uniform([4, resolution, resolution, 3], in: -2...2, using: &generator)
             let batch = Tensor.uniform([3, resolution, resolution, 3], in: -2...2, using: &generator)
