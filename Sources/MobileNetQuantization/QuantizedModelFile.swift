@@ -14,8 +14,8 @@ import MobileNetTensor
 /// model's quantized graph must be there, with its shape, and nothing else.
 public enum QuantizedModelFile {
     public static let format = "swift-mobilenet-int8"
-    /// 3: residual adds as steps of their own, the convolution before each quantized, even zero
-    /// points, ReLU/ReLU6/linear layers requantized in the destination's units (version 2 fused
+    /// 3: residual adds as steps of their own, the convolution before each quantized,
+    /// ReLU/ReLU6/linear layers requantized in the destination's units (version 2 fused
     /// the adds; version 1 had signed activations without zero points).
     public static let version = "3"
 

@@ -179,7 +179,7 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertEqual(quantize.status, 0, quantize.error)
         let cases: [([String], String)] = [
             (["export", "--format", "tflite2", "--output", folder.appendingPathComponent("x").path], "--format"),
-            (["export", "--format", "tflite", "--model", int8, "--output", folder.appendingPathComponent("y.tflite").path], "fp32 models only"),
+            (["export", "--format", "tflite", "--model", int8, "--variant", "v3-small", "--output", folder.appendingPathComponent("y.tflite").path], "--variant v3-small"),
             (["export", "--format", "onnx", "--variant", "v1", "--width", "0.25", "--classes", "10", "--weights", weights, "--output", output], "--force"),
             (["export", "--format", "onnx", "--model", int8, "--variant", "v2", "--output", folder.appendingPathComponent("y.onnx").path], "--variant v2"),
             (["export", "--format", "onnx", "--model", int8, "--weights", weights, "--output", folder.appendingPathComponent("y.onnx").path], "exclude"),
@@ -202,5 +202,8 @@ final class ExportCommandTests: XCTestCase {
         let qdq = try MobileNetProcess.run(["export", "--format", "onnx", "--model", int8, "--output", folder.appendingPathComponent("q.onnx").path])
         XCTAssertEqual(qdq.status, 0, qdq.error)
         XCTAssertTrue(qdq.output.contains("int8 (QDQ) at 32x32"), qdq.output)
+        let integer = try MobileNetProcess.run(["export", "--format", "tflite", "--model", int8, "--output", folder.appendingPathComponent("q.tflite").path])
+        XCTAssertEqual(integer.status, 0, integer.error)
+        XCTAssertTrue(integer.output.contains("int8 (full integer) at 32x32"), integer.output)
     }
 }

@@ -60,12 +60,12 @@ final class ONNXPretrainedExportTests: XCTestCase {
         let images = evaluation.shape[0]
         let oursAgreeing = QuantizedPretrainedTests.topOneAgreement(fp32, ours)
         print("QDQ in ONNX Runtime on \(CPUEngine.instructionSet): top-1 = ours int8 on \(sameAsInt8)/\(images), = fp32 on \(sameAsFP32) (ours int8: \(oursAgreeing))")
-        // Measured 2026-12-02 (AVX-512 VNNI): 44 of 45 with our int8, 41 with fp32 (ours 40).
-        // Every ReLU/ReLU6/linear layer computes ONNX Runtime's integers (the same one-product
-        // requantization); they part where ONNX Runtime rounds before adding a zero point and
-        // we after, and at residual adds (its QLinearAdd in fixed point): a step here and
-        // there, grown through the layers after it, so crops near a tie can go either way.
-        XCTAssertGreaterThanOrEqual(sameAsInt8, 40)
+        // Measured 2026-12-02 (AVX-512 VNNI): 42 of 45 with our int8, 42 with fp32 (ours 42).
+        // Every convolution computes ONNX Runtime's integers (the same one-product
+        // requantization, rounded before the zero point is added); they part at residual adds
+        // (its QLinearAdd rounds in fixed point, ours in float): a step here and there, grown
+        // through the layers after it, so crops near a tie can go either way.
+        XCTAssertGreaterThanOrEqual(sameAsInt8, 38)
         XCTAssertGreaterThanOrEqual(sameAsFP32, 35, "near our int8 model's agreement with fp32 (\(oursAgreeing))")
 
         // The full-integer TFLite file in LiteRT (XNNPACK), on the same crops.
@@ -74,7 +74,7 @@ final class ONNXPretrainedExportTests: XCTestCase {
         let lite = try ExportCheck.run(file: tflite, images: evaluation, expected: ours, label: "v2-int8-tflite", in: folder.url)
         let liteSameAsInt8 = try XCTUnwrap(lite["top1_agreement"] as? Int)
         print("int8 TFLite in LiteRT on \(CPUEngine.instructionSet): top-1 = ours int8 on \(liteSameAsInt8)/\(images)")
-        // Measured 43 of 45 (AVX-512 VNNI).
-        XCTAssertGreaterThanOrEqual(liteSameAsInt8, 39)
+        // Measured 40 of 45 (AVX-512 VNNI); XNNPACK's ADD rounds in fixed point too.
+        XCTAssertGreaterThanOrEqual(liteSameAsInt8, 37)
     }
 }

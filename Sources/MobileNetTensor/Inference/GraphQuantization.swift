@@ -15,10 +15,11 @@
 ///   destination's zero point 0 after a ReLU): `acc = Σ (q_src - z_src) · q_w + bias[c]` in exact
 ///   int32; `v = Float(acc) · m[c]` with `m[c] = (s_src · s_w[c]) / s_dst` (in float, in that
 ///   order); ReLU as `max(v, 0)`, ReLU6 as `min(max(v, 0), 6 / s_dst)`; then
-///   `q = saturate(roundEven(v + z_dst))` (``Requantization/destination``: ONNX Runtime's
-///   `QLinearConv` and XNNPACK's int8 convolutions compute exactly this, so exported files agree
-///   with the model integer for integer; zero points are even, so that adding `z_dst` before
-///   rounding ties to even equals adding it after, as they do).
+///   `q = saturate(roundEven(v) + z_dst)`, rounded before the zero point is added
+///   (``Requantization/destination``: ONNX Runtime's `QLinearConv` and XNNPACK's int8
+///   convolutions compute exactly this, so exported files agree with the model integer for
+///   integer; oneDNN 2.6 would add a destination zero point before rounding, so where it is
+///   not 0 the convolution writes int32 and a reorder adds it).
 /// - **every other convolution / linear** (hard-swish, hard-sigmoid, a float destination, a
 ///   residual add fused in): the same `acc`; then in
 ///   float, `v = Float(acc) · (s_src · s_w[c])` (the product taken once per channel, in float);
@@ -136,7 +137,7 @@ public struct GraphQuantization: Sendable {
         /// In real units: `Float(acc) · (s_src · s_w[c])`, the activation, then `fma(v, 1 / s_dst, z_dst)`.
         case real
         /// In the destination's units: `Float(acc) · ((s_src · s_w[c]) / s_dst)`, ReLU or a clip at
-        /// `6 / s_dst`, then `+ z_dst`.
+        /// `6 / s_dst`, rounded, then `+ z_dst`.
         case destination
     }
 

@@ -265,8 +265,11 @@ private struct QuantizedStep {
                     for element in results.indices { results[element] = step.apply(results[element]) }
                 }
             }
-            // `fma(v, 1, z_dst)`: the zero point added, then one rounding.
-            return store(results, shape: shape, inverseScale: 1)
+            // Rounded, then the zero point added (an int32 output, then a reorder).
+            guard let range = storage.type.integerRange else { return store(results, shape: shape, inverseScale: 1) }
+            let zeroPoint = Float(storage.zeroPoint)
+            let integers = results.map { QuantizedArithmetic.saturate($0.rounded(.toNearestOrEven) + zeroPoint, range) }
+            return QuantizedValue(unchecked: storage, shape: shape, elements: .integers(integers))
         }
         for operation in post {
             switch operation {

@@ -39,9 +39,8 @@ extension InferencePlan {
             for case let .activation(kind) in post {
                 operations += (DNNL.eltwiseSteps(kind, unitsOf: destination.scale) ?? []).map { .eltwise($0.0, alpha: $0.1, beta: $0.2) }
             }
-            if destination.zeroPoint != 0 {
-                operations.append(.eltwise(dnnl_eltwise_linear, alpha: 1, beta: Float(destination.zeroPoint)))
-            }
+            // A zero point is added after rounding, by the reorder that follows an int32 output
+            // (``roundsBeforeZeroPoint(step:post:)``).
         } else {
             for operation in post {
                 switch operation {
@@ -59,6 +58,16 @@ extension InferencePlan {
         let sourceZeroPoint = quantized.value(sourceStep).zeroPoint
         if sourceZeroPoint != 0 { scales.zeroPoints = [(DNNL_ARG_SRC, sourceZeroPoint)] }
         return try DNNL.Attributes(post: operations, userScratchpad: true, scales: scales)
+    }
+
+    /// Whether int8 step `step` rounds in the destination's units and then adds a zero point that
+    /// is not 0, as ONNX Runtime and XNNPACK do (`roundEven(v) + z`): oneDNN 2.6 adds a
+    /// destination zero point in float before it rounds, which differs where `v` lies within a
+    /// rounding of a half, so the convolution writes int32 and a reorder adds the zero point.
+    func roundsBeforeZeroPoint(step: Int, post: [InferenceGraph.PostOperation]) -> Bool {
+        guard let quantized, quantized.layers[step] != nil else { return false }
+        let destination = quantized.value(step)
+        return destination.zeroPoint != 0 && GraphQuantization.requantization(post: post, destination: destination) == .destination
     }
 
     /// The element type of step `step`'s value: the quantization's, or the fp32 graph's `fallback`.
@@ -104,7 +113,9 @@ extension InferencePlan {
         let outputDimensions = [output[0], output[3], output[1], output[2]]
         let layer = quantized?.layers[step]
         let (weightType, biasType) = layer == nil ? (weight.dtype, bias.dtype) : (.int8, .int32)
-        let outputType = valueType(step, fallback: source.type)
+        let storedType = valueType(step, fallback: source.type)
+        let widened = roundsBeforeZeroPoint(step: step, post: post)
+        let outputType: DType = widened ? .int32 : storedType
         let userWeights = try geometry.dnnlUserWeights(weight.shape, weightType)
         let biasLayout = try DNNL.memoryDescriptor([weight.shape[0]], dnnl_a, biasType)
         let attributes = try attributes(step: step, sourceStep: sourceStep, post: post)
@@ -151,7 +162,14 @@ extension InferencePlan {
             (DNNL_ARG_DST, try memory(result.descriptor, buffer: result.buffer)),
         ])
         if input.buffer != source.buffer { pool.release(input.buffer) }
-        return result
+        guard widened, let quantized else { return result }
+        let layout = DNNL.withType(outputLayout, storedType)
+        let value = allocate(layout, dimensions: outputDimensions, type: storedType)
+        var scales = DNNL.Scales(output: [1])
+        scales.zeroPoints = [(DNNL_ARG_DST, quantized.value(step).zeroPoint)]
+        try appendReorder(from: result, to: value, scales: scales)
+        pool.release(result.buffer)
+        return value
     }
 
     /// Average pooling keeps its input's type; in int8 its scale too (oneDNN 2.x pooling takes no scales).
