@@ -290,7 +290,7 @@ struct TFLiteGraphWriter {
             }
             return builder.endTable()
         })
-        if tensors[Int(output)].quantization == nil {
+        if !integer {
             output = stored(try apply(rest, to: output, shape: outputShape, layer: layer), step: step, shape: outputShape)
         }
         values.append(output)

@@ -118,9 +118,6 @@ public struct InferenceGraph: Sendable {
         var separated = InferenceGraph()
         var moved: [Int] = []
         func map(_ value: Value) -> Value { Value(index: moved[value.index]) }
-        func map(_ post: [PostOperation]) -> [PostOperation] {
-            post.map { if case let .add(value) = $0 { .add(map(value)) } else { $0 } }
-        }
         for (index, step) in steps.enumerated() {
             let label = labels[index]
             func split(_ post: [PostOperation], layer: ([PostOperation]) -> Value) -> Value {

@@ -259,8 +259,8 @@ extension InferencePlan {
             guard a.type == value.type, b.type == shortcut.type, a.type != .float32, b.type != .float32 else {
                 throw QuantizationError.unsupportedType(step: step, role: "addend", type: a.type == .float32 ? a.type : b.type, expected: "int8 or uint8")
             }
-            if let activation = post.first(where: { if case .activation(.identity) = $0 { false } else { true } }) {
-                throw QuantizationError.unsupportedActivation(step: step, activation: { if case let .activation(kind) = activation { kind } else { .identity } }())
+            for case let .activation(kind) in post where kind != .identity {
+                throw QuantizationError.unsupportedActivation(step: step, activation: kind)
             }
             let terms = GraphQuantization.addTerms(a, b, destination: destination)
             var scales = DNNL.Scales()
