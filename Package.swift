@@ -45,7 +45,10 @@ let package = Package(
         // The compute and memory ceilings of a core (FMA and load loops in inline assembly), the
         // peak `mobilenet bench --profile` measures each step against.
         .target(name: "CMachinePeak"),
-        .target(name: "MobileNetTensor", dependencies: ["CDNNL"]),
+        // The int8 residual add in ONNX Runtime's and XNNPACK's arithmetics (a loop the C compiler
+        // vectorizes for AVX2), which oneDNN's binary add cannot express.
+        .target(name: "CQuantizedAdd"),
+        .target(name: "MobileNetTensor", dependencies: ["CDNNL", "CQuantizedAdd"]),
         .target(name: "MobileNetNN", dependencies: ["MobileNetTensor"]),
         .target(name: "MobileNetModels", dependencies: ["MobileNetNN"]),
         .target(
@@ -87,7 +90,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor"]),
+        .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor", "CQuantizedAdd"]),
         .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet", "CMachinePeak"]),
         .testTarget(name: "MobileNetIOTests", dependencies: ["MobileNetIO"], resources: [.copy("Fixtures")]),
         // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples).

@@ -14,10 +14,12 @@ import MobileNetTensor
 ///   multiplies an integer value in one binary step; the logits are what the caller reads);
 /// - pooling and the channel scaling keep their input's type and scale.
 public enum GraphQuantizer {
-    /// - Parameter weightRange: 8 bits (7 after a zero point) unless asked (``GraphQuantization/WeightRange`` says why).
+    /// - Parameters:
+    ///   - weightRange: 8 bits (7 after a zero point) unless asked (``GraphQuantization/WeightRange`` says why).
+    ///   - addArithmetic: how the residual adds round, ONNX Runtime's unless asked.
     public static func quantize(
         _ graph: InferenceGraph, statistics: CalibrationStatistics,
-        weightRange: GraphQuantization.WeightRange = .eightBit
+        weightRange: GraphQuantization.WeightRange = .eightBit, addArithmetic: GraphQuantization.AddArithmetic = .onnxRuntime
     ) -> GraphQuantization {
         var values: [GraphQuantization.Value] = []
         var layers: [Int: GraphQuantization.Layer] = [:]
@@ -37,7 +39,7 @@ public enum GraphQuantizer {
                 values.append(index == graph.output.index ? .float : asymmetric(range))
             }
         }
-        return GraphQuantization(values: values, layers: layers, weightRange: weightRange)
+        return GraphQuantization(values: values, layers: layers, weightRange: weightRange, addArithmetic: addArithmetic)
     }
 
     /// The storage of a convolution's or linear step's result, by what it ends with.

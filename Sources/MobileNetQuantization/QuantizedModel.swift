@@ -22,15 +22,18 @@ public final class QuantizedModel: @unchecked Sendable {
     /// rounding on the same images (``BiasCorrection``), as NNCF does by default. Measured on the
     /// pretrained V2, top-1 agreement with fp32: on the 99 crops of BENCHMARKS.md's fidelity set
     /// 84 with it and 80 without (AVX-512 VNNI; 82 and 77 calibrated and run under the AVX2 cap);
-    /// on `QuantizedPretrainedTests`' 45 other crops 40 with it and 43 without.
+    /// on `QuantizedPretrainedTests`' 45 other crops 40 with it and 43 without. `addArithmetic`:
+    /// the runtime whose rounding the residual adds follow (ONNX Runtime's unless given;
+    /// ``GraphQuantization/AddArithmetic/xnnpack`` for a model meant for LiteRT).
     public init(
         _ model: any ImageClassifier, calibration: [Tensor], method: CalibrationMethod = .percentile(0.9999),
-        weightRange: GraphQuantization.WeightRange = .eightBit, biasCorrection: Bool = true
+        weightRange: GraphQuantization.WeightRange = .eightBit, addArithmetic: GraphQuantization.AddArithmetic = .onnxRuntime,
+        biasCorrection: Bool = true
     ) throws {
         configuration = model.configuration
         graph = try Self.graph(of: model)
         let statistics = try CalibrationStatistics(graph: graph, batches: calibration, method: method)
-        let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange)
+        let rounded = GraphQuantizer.quantize(graph, statistics: statistics, weightRange: weightRange, addArithmetic: addArithmetic)
         quantization = biasCorrection ? try BiasCorrection.correct(rounded, graph: graph, batches: calibration) : rounded
         session = try InferenceSession(graph: graph, quantization: quantization)
     }

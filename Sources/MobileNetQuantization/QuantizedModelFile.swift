@@ -14,10 +14,11 @@ import MobileNetTensor
 /// model's quantized graph must be there, with its shape, and nothing else.
 public enum QuantizedModelFile {
     public static let format = "swift-mobilenet-int8"
-    /// 3: residual adds as steps of their own, the convolution before each quantized,
-    /// ReLU/ReLU6/linear layers requantized in the destination's units (version 2 fused
-    /// the adds; version 1 had signed activations without zero points).
-    public static let version = "3"
+    /// 4: the adds' arithmetic (`add_arithmetic`: `onnxruntime` or `xnnpack`, version 3 rounded
+    /// as oneDNN's binary add); 3: residual adds as steps of their own, the convolution before
+    /// each quantized, ReLU/ReLU6/linear layers requantized in the destination's units (version 2
+    /// fused the adds; version 1 had signed activations without zero points).
+    public static let version = "4"
 
     /// How a model was quantized, kept in the file's metadata.
     public struct Recipe: Hashable, Sendable {
@@ -71,6 +72,7 @@ public enum QuantizedModelFile {
             "format": format, "version": version,
             "variant": configuration.architecture.rawValue, "width": String(configuration.widthMultiplier),
             "classes": String(configuration.classCount), "weight_range": quantization.weightRange.rawValue,
+            "add_arithmetic": quantization.addArithmetic.rawValue,
             "method": recipe.method, "samples": String(recipe.samples), "calibration": recipe.calibration,
             "bias_correction": String(recipe.biasCorrection), "isa": recipe.instructionSet,
         ]
@@ -111,6 +113,10 @@ public enum QuantizedModelFile {
         }
         guard let weightRange = GraphQuantization.WeightRange(rawValue: try field("weight_range")) else {
             throw QuantizedModelFileError.badMetadata(file: file, key: "weight_range", expected: "eightBit or sevenBit", found: metadata["weight_range"]!)
+        }
+        guard let addArithmetic = GraphQuantization.AddArithmetic(rawValue: try field("add_arithmetic")) else {
+            throw QuantizedModelFileError.badMetadata(
+                file: file, key: "add_arithmetic", expected: "onnxruntime or xnnpack", found: metadata["add_arithmetic"]!)
         }
         var resolution: Int?
         if let text = metadata["resolution"] {
@@ -179,7 +185,7 @@ public enum QuantizedModelFile {
         if let extra = archive.tensors.keys.sorted().first(where: { !expected.contains($0) }) {
             throw QuantizedModelFileError.unexpectedKey(file: file, key: extra, configuration: "\(architecture) α=\(width)")
         }
-        let quantization = GraphQuantization(values: values, layers: layers, weightRange: weightRange)
+        let quantization = GraphQuantization(values: values, layers: layers, weightRange: weightRange, addArithmetic: addArithmetic)
         return (try QuantizedModel(configuration: configuration, graph: graph, quantization: quantization), recipe)
     }
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import MobileNet
 
+extension GraphQuantization.AddArithmetic: ExpressibleByArgument {}
+
 /// `mobilenet quantize`: post-training int8 quantization of a model, calibrated on a folder of
 /// photos through the model's evaluation preprocessing, written as a quantized model file.
 struct Quantize: ParsableCommand {
@@ -42,6 +44,12 @@ struct Quantize: ParsableCommand {
         }
     }
 
+    @Option(name: .long, help: "How the residual adds round: onnxruntime (as ONNX Runtime's QLinearAdd on x86; the default) or xnnpack (as LiteRT's CPU path), so that an exported file gives this model's integers in that runtime.")
+    var addArithmetic: GraphQuantization.AddArithmetic = .onnxRuntime
+
+    @Option(name: .long, help: "Weight bits: 8 (7 where a layer's input has a zero point; the default) or 7 everywhere, with which no x86 CPU's int8 kernels saturate, so the model computes the same integers on every CPU and in every runtime (an AVX2 CPU without VNNI otherwise saturates some 16-bit pair sums, which XNNPACK does not).")
+    var weightBits: Int = 8
+
     @Flag(inversion: .prefixedNo, help: "Correct each layer's bias for the shift its weights' rounding causes, on the calibration photos (default: on).")
     var biasCorrection = true
 
@@ -63,6 +71,7 @@ struct Quantize: ParsableCommand {
 
     func validate() throws {
         try FlagChecks.require("--samples", samples, in: 1...Self.maximumSamples)
+        try FlagChecks.require("--weight-bits", weightBits, in: 7...8)
         if weights != nil, checkpoint != nil { throw ValidationError("pass --weights or --checkpoint, not both") }
         if checkpoint == nil, calibration == "fashion-mnist" {
             throw ValidationError("--calibration fashion-mnist needs --checkpoint, a run trained on it (the published weights are ImageNet's)")
@@ -129,7 +138,9 @@ struct Quantize: ParsableCommand {
     /// Quantizes `network` on `batches`, writes the file and prints the report or a summary.
     private func finish(_ network: any ImageClassifier, batches: [Tensor], samples: Int, resolution: Int, trainingSeed: UInt64?) throws {
         let configuration = network.configuration
-        let quantized = try QuantizedModel(network, calibration: batches, method: calibrationMethod, biasCorrection: biasCorrection)
+        let quantized = try QuantizedModel(
+            network, calibration: batches, method: calibrationMethod, weightRange: weightBits == 7 ? .sevenBit : .eightBit,
+            addArithmetic: addArithmetic, biasCorrection: biasCorrection)
         let recipe = QuantizedModelFile.Recipe(
             method: method == .percentile ? "percentile \(percentile)" : method.rawValue, samples: samples,
             calibration: calibration == "fashion-mnist" ? calibration : URL(fileURLWithPath: calibration).lastPathComponent,
@@ -150,7 +161,7 @@ struct Quantize: ParsableCommand {
             if json { return }
         }
         print("wrote \(output): MobileNet \(configuration.architecture) α=\(configuration.widthMultiplier) in int8, "
-            + "calibrated on \(samples) image(s) of \(calibration) (\(method.rawValue)) on \(CPUEngine.instructionSet)")
+            + "calibrated on \(samples) image(s) of \(calibration) (\(method.rawValue)) on \(CPUEngine.instructionSet), adds as \(addArithmetic.rawValue)")
     }
 
     struct ReportJSON: Encodable {

@@ -53,8 +53,16 @@ extension QuantizedModelTests {
         let cases: [(Architecture, Double, Int)] = [(.v1, 0.25, 64), (.v2, 0.5, 64), (.v3Large, 0.5, 96), (.v3Small, 0.75, 64)]
         for (architecture, width, resolution) in cases {
             let model = try model(architecture, width: width)
-            let int8 = try QuantizedModel(model, calibration: [images(4, resolution: resolution, seed: 1)])
+            let calibration = [images(4, resolution: resolution, seed: 1)]
             let batch = images(3, resolution: resolution, seed: 2)
+            // V1 has no residual add; the others in both add arithmetics.
+            for arithmetic in GraphQuantization.AddArithmetic.allCases where architecture != .v1 && arithmetic != .onnxRuntime {
+                let other = try QuantizedModel(model, calibration: calibration, addArithmetic: arithmetic)
+                XCTAssertEqual(
+                    try other(batch).scalars, try other.graph.evaluateQuantized(batch, other.quantization).scalars,
+                    "\(architecture) α=\(width), adds as \(arithmetic), on \(CPUEngine.instructionSet)")
+            }
+            let int8 = try QuantizedModel(model, calibration: calibration)
             let fast = try int8(batch)
             let reference = try int8.graph.evaluateQuantized(batch, int8.quantization)
             XCTAssertEqual(fast.scalars, reference.scalars, "\(architecture) α=\(width) on \(CPUEngine.instructionSet)")
@@ -186,7 +194,10 @@ final class QuantizedModelFileTests: XCTestCase {
         XCTAssertTrue(try refusal(archive).contains("values.zero_point"))
         archive = good
         archive.metadata["version"] = "1"
-        XCTAssertTrue(try refusal(archive).contains("\"version\" is \"1\", expected 3"))
+        XCTAssertTrue(try refusal(archive).contains("\"version\" is \"1\", expected 4"))
+        archive = good
+        archive.metadata["add_arithmetic"] = "onednn"
+        XCTAssertTrue(try refusal(archive).contains("\"add_arithmetic\" is \"onednn\", expected onnxruntime or xnnpack"))
         archive = good
         archive.tensors["values.scale"] = .float32(Tensor(repeating: .nan, shape: [original.quantization.values.count]))
         XCTAssertTrue(try refusal(archive).contains("values.scale"))

@@ -28,10 +28,10 @@
 ///   AVX2 and AVX-512: ReLU, clip, hard-swish as `v · (min(max(v + 3, 0), 6) / 6)`, linear as one
 ///   fused multiply-add `fma(α, v, β)`); then an integer destination gets
 ///   `q = saturate(roundEven(fma(v, 1 / s_dst, z_dst)))`, a float one `v`.
-/// - **add** (a residual add as its own step): with `r_a = s_a / s_dst`, `r_b = s_b / s_dst`,
-///   `v = r_a · Float(q_a) + r_b · Float(q_b)` (each product rounded, then the sum, as
-///   oneDNN's binary primitive with argument scales computes it), then
-///   `q = saturate(roundEven(v + (z_dst - r_a · z_a - r_b · z_b)))`, the constant formed once.
+/// - **add** (a residual add as its own step, `a` the block's output and `b` the shortcut): in
+///   one of two arithmetics, the model's ``addArithmetic`` (``AddArithmetic`` gives both), those
+///   of ONNX Runtime and of XNNPACK; the two runtimes differ from each other in about one sum
+///   in 10^5, always by 1.
 /// - **global average pool**: the input's storage; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
 ///   on the stored integers (the zero point passes through an average unchanged; oneDNN
 ///   multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).
@@ -167,12 +167,83 @@ public struct GraphQuantization: Sendable {
         return real.map { $0 / destinationScale }
     }
 
-    /// An add step's arithmetic: `v = ratios.0 · Float(q_a) + ratios.1 · Float(q_b) + shift`
-    /// (a float destination: `s_dst = 1`, `z_dst = 0`), the terms formed in float in this order.
-    public static func addTerms(_ a: Value, _ b: Value, destination: Value) -> (ratios: (Float, Float), shift: Float) {
+    /// How an int8 residual add `c = a + b` (all three `uint8`) is rounded. Both arithmetics
+    /// compute `r_a · (q_a - z_a) + r_b · (q_b - z_b) + z_c` with `r_a = s_a / s_c`,
+    /// `r_b = s_b / s_c` (float divisions); they differ only in how a sum very near a half is
+    /// rounded, and each is exactly what one runtime computes, so a model exported for that
+    /// runtime gives its integers there. Measured by `Scripts/generate_quantized_add_fixtures.py`
+    /// (ONNX Runtime 1.31.1, LiteRT 2.3.0) on 4.2 million sums: the two runtimes differ in 43,
+    /// ONNX Runtime from the exactly rounded sum in 12, LiteRT in 39; each arithmetic here equals
+    /// its runtime in all (`QuantizedAddTests`). oneDNN's binary add, with argument scales, matches
+    /// neither (ONNX Runtime's sums differed from it in 2 of the 75,264 of MobileNetV2's first add).
+    public enum AddArithmetic: String, CaseIterable, Hashable, Sendable {
+        /// ONNX Runtime's `QLinearAdd` on x86-64 (its AVX2 kernel; what a QDQ file's
+        /// DequantizeLinear → Add → QuantizeLinear becomes): in float, `k = z_c - fma(r_a, z_a, r_b · z_b)`,
+        /// `q_c = saturate(roundEven(fma(q_a, r_a, fma(q_b, r_b, k))))`. (ONNX Runtime on ARM uses a
+        /// fixed point of its own.)
+        case onnxRuntime = "onnxruntime"
+        /// XNNPACK's (LiteRT's and ExecuTorch's CPU path, what a TFLite int8 `ADD` runs as): fixed
+        /// point with 20-bit multipliers, `shift = 20 - e` where `2^e ≤ max(r_a, r_b) < 2^(e+1)`,
+        /// `m = lrint(r · 2^shift)` (in float), then
+        /// `q_c = saturate((m_a · (q_a - z_a) + m_b · (q_b - z_b) + 2^(shift-1)) >> shift + z_c)`:
+        /// halves round up. XNNPACK takes ratios in `[2^-10, 2^8)` only.
+        case xnnpack
+    }
+
+    /// An add step's constants in its ``AddArithmetic``.
+    public enum AddTerms: Hashable, Sendable {
+        /// `q_c = roundEven(fma(q_a, ratioA, fma(q_b, ratioB, constant)))`.
+        case float(ratioA: Float, ratioB: Float, constant: Float)
+        /// `q_c = (bias + q_a · multiplierA + q_b · multiplierB) >> shift + zeroPoint`, the zero
+        /// points of `a` and `b` (and the rounding half) folded into `bias`.
+        case fixedPoint(multiplierA: Int32, multiplierB: Int32, bias: Int32, shift: Int32, zeroPoint: Int32)
+
+        /// `q_c` for one pair of stored integers, clamped to `0...255`: the reference the plan's
+        /// kernel (`CQuantizedAdd`) is checked against.
+        public func callAsFunction(_ a: Int32, _ b: Int32) -> Int32 {
+            switch self {
+            case let .float(ratioA, ratioB, constant):
+                let value = constant.addingProduct(Float(b), ratioB).addingProduct(Float(a), ratioA).rounded(.toNearestOrEven)
+                return Int32(min(max(value, 0), 255))
+            case let .fixedPoint(multiplierA, multiplierB, bias, shift, zeroPoint):
+                let sum = Int64(bias) + Int64(a) * Int64(multiplierA) + Int64(b) * Int64(multiplierB)
+                return Int32(min(max(sum >> Int64(shift), Int64(-zeroPoint)), Int64(255 - zeroPoint))) + zeroPoint
+            }
+        }
+    }
+
+    /// The constants of adding `a` and `b` into `destination` (all three `uint8`), or nil where
+    /// ``AddArithmetic/xnnpack`` cannot express the ratios.
+    public static func addTerms(_ a: Value, _ b: Value, destination: Value, arithmetic: AddArithmetic) -> AddTerms? {
         let (ratioA, ratioB) = (a.scale / destination.scale, b.scale / destination.scale)
-        let shift = Float(destination.zeroPoint) - ratioA * Float(a.zeroPoint) - ratioB * Float(b.zeroPoint)
-        return ((ratioA, ratioB), shift)
+        switch arithmetic {
+        case .onnxRuntime:
+            let constant = Float(destination.zeroPoint) - (ratioB * Float(b.zeroPoint)).addingProduct(ratioA, Float(a.zeroPoint))
+            return .float(ratioA: ratioA, ratioB: ratioB, constant: constant)
+        case .xnnpack:
+            let range: ClosedRange<Float> = 0x1p-10...0x1.fffffep7
+            guard range.contains(ratioA), range.contains(ratioB) else { return nil }
+            let shift = 20 - Int32(max(ratioA, ratioB).exponent)
+            let power = Float(sign: .plus, exponent: Int(shift), significand: 1)
+            let (multiplierA, multiplierB) = (Int32((ratioA * power).rounded(.toNearestOrEven)), Int32((ratioB * power).rounded(.toNearestOrEven)))
+            let bias = (Int32(1) << (shift - 1)) - multiplierA * a.zeroPoint - multiplierB * b.zeroPoint
+            return .fixedPoint(multiplierA: multiplierA, multiplierB: multiplierB, bias: bias, shift: shift, zeroPoint: destination.zeroPoint)
+        }
+    }
+
+    /// The terms of add step `step`, `a` and `b` its operands' steps, in ``addArithmetic``.
+    ///
+    /// - Throws: ``QuantizationError`` where an operand or the sum is not `uint8`, or the ratios
+    ///   do not fit the arithmetic.
+    public func addTerms(step: Int, a: Int, b: Int) throws -> AddTerms {
+        for (index, role) in [(a, "addend"), (b, "shortcut"), (step, "destination")] where values[index].type != .uint8 {
+            throw QuantizationError.unsupportedType(step: step, role: role, type: values[index].type, expected: "uint8")
+        }
+        guard let terms = Self.addTerms(values[a], values[b], destination: values[step], arithmetic: addArithmetic) else {
+            let ratios = [values[a].scale / values[step].scale, values[b].scale / values[step].scale]
+            throw QuantizationError.addRatiosOutOfRange(step: step, arithmetic: addArithmetic, ratios: ratios)
+        }
+        return terms
     }
 
     /// One per graph step, by step index (`.input` steps included).
@@ -180,10 +251,12 @@ public struct GraphQuantization: Sendable {
     /// By step index, for every convolution and linear step.
     public var layers: [Int: Layer]
     public var weightRange: WeightRange
+    public var addArithmetic: AddArithmetic
 
-    public init(values: [Value], layers: [Int: Layer], weightRange: WeightRange) {
+    public init(values: [Value], layers: [Int: Layer], weightRange: WeightRange, addArithmetic: AddArithmetic = .onnxRuntime) {
         self.values = values
         self.layers = layers
         self.weightRange = weightRange
+        self.addArithmetic = addArithmetic
     }
 }

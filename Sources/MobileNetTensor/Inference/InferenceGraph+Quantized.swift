@@ -82,7 +82,7 @@ private struct QuantizedStep {
         case let .linear(x, weight, _, post):
             return try linear(values[x.index], weight: weight.shape, post: post)
         case let .add(x, shortcut, post):
-            return try add(values[x.index], values[shortcut.index], post: post)
+            return try add(values[x.index], values[shortcut.index], sources: (x.index, shortcut.index), post: post)
         }
     }
 
@@ -221,9 +221,8 @@ private struct QuantizedStep {
         return QuantizedValue(unchecked: storage, shape: source.shape, elements: .integers(integers))
     }
 
-    /// `v = r_a · Float(q_a) + r_b · Float(q_b)`, then `saturate(roundEven(v + shift))`
-    /// (``GraphQuantization/addTerms(_:_:destination:)``); a float destination keeps `v + shift`.
-    private func add(_ a: QuantizedValue, _ b: QuantizedValue, post: [InferenceGraph.PostOperation]) throws -> QuantizedValue {
+    /// `q_c` element by element in the model's add arithmetic (``GraphQuantization/AddTerms``).
+    private func add(_ a: QuantizedValue, _ b: QuantizedValue, sources: (Int, Int), post: [InferenceGraph.PostOperation]) throws -> QuantizedValue {
         let (first, second) = (try integers(of: a, role: "addend"), try integers(of: b, role: "shortcut"))
         guard a.shape == b.shape else {
             throw QuantizationError.shapeMismatch(step: index, operand: "shortcut", expected: "\(a.shape)", actual: b.shape)
@@ -231,12 +230,9 @@ private struct QuantizedStep {
         for case let .activation(kind) in post where kind != .identity {
             throw QuantizationError.unsupportedActivation(step: index, activation: kind)
         }
-        let terms = GraphQuantization.addTerms(a.storage, b.storage, destination: storage)
-        let sums = first.indices.map { element -> Float in
-            let v = terms.ratios.0 * Float(first[element]) + terms.ratios.1 * Float(second[element])
-            return terms.shift.addingProduct(1, v)
-        }
-        return store(sums, shape: a.shape, inverseScale: 1, zeroPoint: 0)
+        let terms = try quantization.addTerms(step: index, a: sources.0, b: sources.1)
+        let sums = first.indices.map { terms(first[$0], second[$0]) }
+        return QuantizedValue(unchecked: storage, shape: a.shape, elements: .integers(sums))
     }
 
     // MARK: Requantization

@@ -244,47 +244,52 @@ extension InferencePlan {
         return output
     }
 
-    /// `value + shortcut` by a binary add, the shortcut reordered to the value's layout if it
-    /// differs, in place over `value` where this is its last use. In int8 both terms integer,
-    /// scaled by argument scales `s_a / s_dst`, `s_b / s_dst`, and a `linear` post-op adding
-    /// the zero points' constant (``GraphQuantization/addTerms(_:_:destination:)``); activations
-    /// after an int8 add are not supported. In fp32 the activations as eltwise post-ops.
+    /// `value + shortcut`, the shortcut reordered to the value's layout if it differs, in place
+    /// over `value` where this is its last use. In fp32 a binary add with the activations as
+    /// eltwise post-ops; in int8 the plan's own loop (``QuantizedAdd``) in the model's
+    /// ``GraphQuantization/AddArithmetic``, with no activation after it.
     func compileAdd(
         value: Placement, shortcut: Placement, post: [InferenceGraph.PostOperation], inPlace: Bool, valueStep: Int, shortcutStep: Int, step: Int
     ) throws -> Placement {
-        var attributes = try Self.attributes(post)
-        var outputType = value.type
+        let other = try converted(shortcut, to: DNNL.withType(value.descriptor, shortcut.type))
+        defer { if other.buffer != shortcut.buffer { pool.release(other.buffer) } }
+        let canWriteInPlace = inPlace && value.buffer != .callerInput
         if let quantized {
-            let (a, b, destination) = (quantized.value(valueStep), quantized.value(shortcutStep), quantized.value(step))
-            guard a.type == value.type, b.type == shortcut.type, a.type != .float32, b.type != .float32 else {
-                throw QuantizationError.unsupportedType(step: step, role: "addend", type: a.type == .float32 ? a.type : b.type, expected: "int8 or uint8")
-            }
+            let terms = try quantized.quantization.addTerms(step: step, a: valueStep, b: shortcutStep)
             for case let .activation(kind) in post where kind != .identity {
                 throw QuantizationError.unsupportedActivation(step: step, activation: kind)
             }
-            let terms = GraphQuantization.addTerms(a, b, destination: destination)
-            var scales = DNNL.Scales()
-            scales.arguments = [(DNNL_ARG_SRC_0, terms.ratios.0), (DNNL_ARG_SRC_1, terms.ratios.1)]
-            attributes = try DNNL.Attributes(
-                post: [.eltwise(dnnl_eltwise_linear, alpha: 1, beta: terms.shift)], userScratchpad: true, scales: scales)
-            outputType = destination.type
+            let output: Placement
+            if canWriteInPlace {
+                pool.retain(value.buffer)
+                output = value
+            } else {
+                output = allocate(value.descriptor, dimensions: value.dimensions, type: value.type)
+            }
+            guard let a = pointer(value.buffer), let b = pointer(other.buffer), let c = pointer(output.buffer) else {
+                throw QuantizationError.unsupportedType(step: step, role: "addend", type: .float32, expected: "uint8")
+            }
+            append(QuantizedAdd(
+                a: UnsafePointer(a.assumingMemoryBound(to: UInt8.self)), b: UnsafePointer(b.assumingMemoryBound(to: UInt8.self)),
+                c: c.assumingMemoryBound(to: UInt8.self), count: DNNL.size(of: value.descriptor), terms: terms,
+                descriptor: value.descriptor))
+            return output
         }
-        let other = try converted(shortcut, to: DNNL.withType(value.descriptor, shortcut.type))
-        let outputLayout = DNNL.withType(value.descriptor, outputType)
-        let add = try DNNL.binary(dnnl_binary_add, lhs: value.descriptor, rhs: other.descriptor, destination: outputLayout, attributes: attributes)
+        let add = try DNNL.binary(
+            dnnl_binary_add, lhs: value.descriptor, rhs: other.descriptor, destination: value.descriptor,
+            attributes: try Self.attributes(post))
         let output: Placement
-        if inPlace, value.buffer != .callerInput, outputType == value.type {
+        if canWriteInPlace {
             pool.retain(value.buffer)
             output = value
         } else {
-            output = allocate(outputLayout, dimensions: value.dimensions, type: outputType)
+            output = allocate(value.descriptor, dimensions: value.dimensions, type: value.type)
         }
         append(add, [
             (DNNL_ARG_SRC_0, try memory(value.descriptor, buffer: value.buffer)),
             (DNNL_ARG_SRC_1, try memory(other.descriptor, buffer: other.buffer)),
             (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
         ])
-        if other.buffer != shortcut.buffer { pool.release(other.buffer) }
         return output
     }
 

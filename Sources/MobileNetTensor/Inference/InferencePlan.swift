@@ -1,4 +1,5 @@
 import CDNNL
+import CQuantizedAdd
 
 /// The primitives, buffers and argument lists of one graph at one input shape.
 ///
@@ -8,11 +9,59 @@ import CDNNL
 /// memories to the caller's buffers and submits the primitives in order.
 final class InferencePlan {
     struct Execution {
-        let primitive: DNNLPrimitive
+        enum Work {
+            case primitive(DNNLPrimitive)
+            /// An int8 residual add, by a loop of the plan's own (oneDNN's binary add computes
+            /// neither arithmetic ``GraphQuantization/AddArithmetic`` names).
+            case quantizedAdd(QuantizedAdd)
+        }
+
+        let work: Work
         var arguments: [dnnl_exec_arg_t]
         /// The graph step it computes (or converts a layout for); `nil` for the final reorder
         /// into the caller's output.
         let step: Int?
+
+        var primitive: DNNLPrimitive? {
+            if case let .primitive(primitive) = work { primitive } else { nil }
+        }
+
+        /// Runs on `stream`, without waiting for a primitive; a loop of the plan's own first
+        /// waits for the primitives before it.
+        func submit(on stream: dnnl_stream_t) throws {
+            switch work {
+            case let .primitive(primitive):
+                try primitive.submit("inference step", arguments, on: stream)
+            case let .quantizedAdd(add):
+                try DNNL.wait(stream, "inference step")
+                add.run()
+            }
+        }
+    }
+
+    /// `c = a + b` over `count` bytes of `uint8` values in one layout, `c` possibly `a`.
+    struct QuantizedAdd {
+        let a: UnsafePointer<UInt8>
+        let b: UnsafePointer<UInt8>
+        let c: UnsafeMutablePointer<UInt8>
+        let count: Int
+        let terms: GraphQuantization.AddTerms
+        /// The layout of all three, for a profile.
+        let descriptor: dnnl_memory_desc_t
+
+        func run() {
+            switch terms {
+            case let .float(ratioA, ratioB, constant):
+                mobilenet_quantized_add_float(a, b, c, count, ratioA, ratioB, constant)
+            case let .fixedPoint(multiplierA, multiplierB, bias, shift, zeroPoint):
+                mobilenet_quantized_add_fixed(a, b, c, count, multiplierA, multiplierB, bias, shift, zeroPoint)
+            }
+        }
+
+        var implementationName: String {
+            let arithmetic = if case .float = terms { "float" } else { "fixed_point" }
+            return "quantized_add_\(arithmetic):" + String(cString: mobilenet_quantized_add_isa())
+        }
     }
 
     /// Where a value lives: its layout, element type and buffer.
@@ -108,7 +157,7 @@ final class InferencePlan {
 
     /// Gives every primitive that needs scratch space the plan's scratchpad buffer, sized for the largest.
     private func attachScratchpad() throws {
-        let needs = executions.map(\.primitive.scratchpad)
+        let needs = executions.map { $0.primitive?.scratchpad }
         let bytes = needs.map { $0?.bytes ?? 0 }.max() ?? 0
         guard bytes > 0 else { return }
         let storage = TensorStorage(uninitializedCount: (bytes + 3) / 4)
@@ -132,7 +181,7 @@ final class InferencePlan {
         try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
         try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
         for execution in executions {
-            try execution.primitive.submit("inference step", execution.arguments, on: stream)
+            try execution.submit(on: stream)
         }
         try DNNL.wait(stream, "inference")
     }
@@ -161,8 +210,18 @@ final class InferencePlan {
 
     func append(_ primitive: DNNLPrimitive, _ arguments: [(Int32, dnnl_memory_t)]) {
         executions.append(Execution(
-            primitive: primitive, arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }, step: compilingStep))
+            work: .primitive(primitive), arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }, step: compilingStep))
         implementations.append(primitive.implementationName)
+    }
+
+    func append(_ add: QuantizedAdd) {
+        executions.append(Execution(work: .quantizedAdd(add), arguments: [], step: compilingStep))
+        implementations.append(add.implementationName)
+    }
+
+    /// The start of a pooled buffer (a loop of the plan's own reads and writes it directly).
+    func pointer(_ buffer: BufferID) -> UnsafeMutableRawPointer? {
+        if case let .pooled(index) = buffer { pool.pointer(index) } else { nil }
     }
 
     /// A fresh placement for a value of `dimensions` laid out as `descriptor`.

@@ -26,7 +26,8 @@ public struct InferenceProfile: Sendable {
         public var name: String
         /// An ``InferenceGraph/StepKind`` raw value, or `reorder`.
         public var kind: String
-        /// oneDNN's primitive kind: `convolution`, `reorder`, `pooling`, `binary`, `inner_product`.
+        /// oneDNN's primitive kind: `convolution`, `reorder`, `pooling`, `binary`, `inner_product`;
+        /// `quantized_add` for the plan's own int8 add.
         public var primitive: String
         /// The kernel oneDNN picked, e.g. `brgconv_1x1:avx512_core`.
         public var implementation: String
@@ -76,7 +77,7 @@ extension InferencePlan {
         try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
         for (index, execution) in executions.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
-            try execution.primitive.submit("inference step", execution.arguments, on: stream)
+            try execution.submit(on: stream)
             try DNNL.wait(stream, "inference step")
             times[index] += DispatchTime.now().uptimeNanoseconds - start
         }
@@ -87,7 +88,8 @@ extension InferencePlan {
         var seen: [String: Int] = [:]
         return executions.map { execution in
             let primitive = execution.primitive
-            let primitiveKind = primitive.primitiveKind
+            // A loop of the plan's own reads two operands of its one layout and writes a third.
+            let primitiveKind = primitive?.primitiveKind ?? "quantized_add"
             let isReorder = primitiveKind == "reorder"
             var name = execution.step.map { graph.name(of: $0) } ?? "output"
             if isReorder { name += ":reorder" }
@@ -95,9 +97,20 @@ extension InferencePlan {
             if seen[name]! > 1 { name += "#\(seen[name]!)" }
 
             func operands(_ query: dnnl_query_t, _ indices: ClosedRange<Int32>) -> [InferenceProfile.Operand] {
-                indices.compactMap { primitive.memoryDescriptor(query, index: $0) }.filter { $0.ndims > 0 }.map {
-                    Self.operand($0, weights: query == dnnl_query_weights_md)
+                let descriptors: [dnnl_memory_desc_t]
+                switch execution.work {
+                case let .primitive(primitive):
+                    descriptors = indices.compactMap { primitive.memoryDescriptor(query, index: $0) }
+                case let .quantizedAdd(add):
+                    let count = query == dnnl_query_src_md ? 2 : query == dnnl_query_dst_md ? 1 : 0
+                    descriptors = Array(repeating: add.descriptor, count: min(count, indices.count))
                 }
+                return descriptors.filter { $0.ndims > 0 }.map { Self.operand($0, weights: query == dnnl_query_weights_md) }
+            }
+            let implementation: String
+            switch execution.work {
+            case let .primitive(primitive): implementation = primitive.implementationName
+            case let .quantizedAdd(add): implementation = add.implementationName
             }
             let output = operands(dnnl_query_dst_md, 0...0).first ?? InferenceProfile.Operand(dimensions: [], layout: "", type: "", bytes: 0)
             var inputs = operands(dnnl_query_src_md, 0...1)
@@ -118,7 +131,7 @@ extension InferencePlan {
                 }
             }
             return InferenceProfile.Step(
-                name: name, kind: kind, primitive: primitiveKind, implementation: primitive.implementationName,
+                name: name, kind: kind, primitive: primitiveKind, implementation: implementation,
                 inputs: inputs, weights: isReorder ? [] : operands(dnnl_query_weights_md, 0...1), output: output,
                 multiplyAdds: multiplyAdds, microseconds: [])
         }

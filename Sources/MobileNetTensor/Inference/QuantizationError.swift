@@ -33,6 +33,9 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
     case poolStorageMismatch(step: Int, input: GraphQuantization.Value, output: GraphQuantization.Value)
     /// An activation lowers to a oneDNN eltwise algorithm the integer reference does not compute.
     case unsupportedActivation(step: Int, activation: Activation)
+    /// An add's scale ratios `s_a / s_c`, `s_b / s_c` lie outside what its
+    /// ``GraphQuantization/AddArithmetic`` can express.
+    case addRatiosOutOfRange(step: Int, arithmetic: GraphQuantization.AddArithmetic, ratios: [Float])
     /// A ``QuantizedValue`` built from parts that do not agree.
     case invalidValue(reason: String)
 
@@ -65,6 +68,8 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
                 + "got \(output.type.rawValue), scale \(output.scale), zero point \(output.zeroPoint)"
         case let .unsupportedActivation(step, activation):
             "quantization step \(step): activation \(activation.rawValue) has an eltwise step the integer reference lacks"
+        case let .addRatiosOutOfRange(step, arithmetic, ratios):
+            "quantization step \(step): add scale ratios \(ratios) lie outside [2^-10, 2^8), which the \(arithmetic.rawValue) add arithmetic needs"
         case let .invalidValue(reason):
             "quantized value: \(reason)"
         }
