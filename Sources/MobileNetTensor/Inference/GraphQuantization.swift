@@ -30,8 +30,7 @@
 ///   `q = saturate(roundEven(fma(v, 1 / s_dst, z_dst)))`, a float one `v`.
 /// - **add** (a residual add as its own step, `a` the block's output and `b` the shortcut): in
 ///   one of two arithmetics, the model's ``addArithmetic`` (``AddArithmetic`` gives both), those
-///   of ONNX Runtime and of XNNPACK; the two runtimes differ from each other in about one sum
-///   in 10^5, always by 1.
+///   of ONNX Runtime and of XNNPACK (they differ from each other in about one sum in 10^5).
 /// - **global average pool**: the input's storage; `q = saturate(roundEven(Float(Σ q) · (1 / Float(n))))`
 ///   on the stored integers (the zero point passes through an average unchanged; oneDNN
 ///   multiplies by the reciprocal; `Scripts/probe_onednn_int8_arithmetic.c` checks these forms).

@@ -253,18 +253,17 @@ extension InferencePlan {
     ) throws -> Placement {
         let other = try converted(shortcut, to: DNNL.withType(value.descriptor, shortcut.type))
         defer { if other.buffer != shortcut.buffer { pool.release(other.buffer) } }
-        let canWriteInPlace = inPlace && value.buffer != .callerInput
+        let output: Placement
+        if inPlace, value.buffer != .callerInput {
+            pool.retain(value.buffer)
+            output = value
+        } else {
+            output = allocate(value.descriptor, dimensions: value.dimensions, type: value.type)
+        }
         if let quantized {
             let terms = try quantized.quantization.addTerms(step: step, a: valueStep, b: shortcutStep)
             for case let .activation(kind) in post where kind != .identity {
                 throw QuantizationError.unsupportedActivation(step: step, activation: kind)
-            }
-            let output: Placement
-            if canWriteInPlace {
-                pool.retain(value.buffer)
-                output = value
-            } else {
-                output = allocate(value.descriptor, dimensions: value.dimensions, type: value.type)
             }
             guard let a = pointer(value.buffer), let b = pointer(other.buffer), let c = pointer(output.buffer) else {
                 throw QuantizationError.unsupportedType(step: step, role: "addend", type: .float32, expected: "uint8")
@@ -278,13 +277,6 @@ extension InferencePlan {
         let add = try DNNL.binary(
             dnnl_binary_add, lhs: value.descriptor, rhs: other.descriptor, destination: value.descriptor,
             attributes: try Self.attributes(post))
-        let output: Placement
-        if canWriteInPlace {
-            pool.retain(value.buffer)
-            output = value
-        } else {
-            output = allocate(value.descriptor, dimensions: value.dimensions, type: value.type)
-        }
         append(add, [
             (DNNL_ARG_SRC_0, try memory(value.descriptor, buffer: value.buffer)),
             (DNNL_ARG_SRC_1, try memory(other.descriptor, buffer: other.buffer)),
