@@ -121,6 +121,8 @@ final class QuantizeCommandTests: XCTestCase {
             (["quantize", "--calibration", folder.appendingPathComponent("missing").path, "--output", output], "not a folder"),
             (["quantize", "--calibration", empty.path, "--output", output], "no JPEG or PNG"),
             (["quantize", "--calibration", empty.path, "--output", output, "--samples", "0"], "--samples"),
+            (["quantize", "--calibration", empty.path, "--output", output, "--weight-bits", "6"], "--weight-bits"),
+            (["quantize", "--calibration", empty.path, "--output", output, "--add-arithmetic", "onednn"], "--add-arithmetic"),
             (["classify", "--model", foreign.path, photo], "not a quantized model"),
             (["classify", "--model", folder.appendingPathComponent("missing.safetensors").path, photo], "missing.safetensors"),
             (["classify", "--model", foreign.path, "--weights", foreign.path, photo], "exclude each other"),
