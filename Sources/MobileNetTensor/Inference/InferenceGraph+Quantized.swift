@@ -295,15 +295,14 @@ private struct QuantizedStep {
         }
     }
 
-    /// An integer destination rounds `fma(v, inverseScale, zeroPoint)` (`zeroPoint` z_dst unless
-    /// given; for ``requantize``, `1 / s_dst` formed once); a float one keeps `v`.
-    private func store(_ results: [Float], shape: Shape, inverseScale: Float, zeroPoint: Int32? = nil) -> QuantizedValue {
+    /// An integer destination rounds `fma(v, inverseScale, z_dst)` (for ``requantize``,
+    /// `1 / s_dst` formed once); a float one keeps `v`.
+    private func store(_ results: [Float], shape: Shape, inverseScale: Float) -> QuantizedValue {
         guard let range = storage.type.integerRange else {
             return QuantizedValue(unchecked: storage, shape: shape, elements: .floats(results))
         }
-        let zeroPoint = zeroPoint ?? storage.zeroPoint
         let integers = results.map {
-            QuantizedArithmetic.quantize($0, inverseScale: inverseScale, zeroPoint: zeroPoint, range: range)
+            QuantizedArithmetic.quantize($0, inverseScale: inverseScale, zeroPoint: storage.zeroPoint, range: range)
         }
         return QuantizedValue(unchecked: storage, shape: shape, elements: .integers(integers))
     }

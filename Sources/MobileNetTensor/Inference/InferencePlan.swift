@@ -26,6 +26,14 @@ final class InferencePlan {
             if case let .primitive(primitive) = work { primitive } else { nil }
         }
 
+        /// The kernel that runs it: oneDNN's choice (`brgconv_1x1:avx512_core`) or the plan's own loop.
+        var implementationName: String {
+            switch work {
+            case let .primitive(primitive): primitive.implementationName
+            case let .quantizedAdd(add): add.implementationName
+            }
+        }
+
         /// Runs on `stream`, without waiting for a primitive; a loop of the plan's own first
         /// waits for the primitives before it.
         func submit(on stream: dnnl_stream_t) throws {
@@ -90,7 +98,8 @@ final class InferencePlan {
     /// The scratch space primitives ask for, one buffer the plan owns for all of them (oneDNN's
     /// own is shared between threads).
     private var scratchpad: TensorStorage?
-    private(set) var implementations: [String] = []
+    /// The kernel of every execution, in order.
+    var implementations: [String] { executions.map(\.implementationName) }
     /// The graph step being compiled, recorded with each execution appended for it.
     private var compilingStep: Int?
 
@@ -211,12 +220,10 @@ final class InferencePlan {
     func append(_ primitive: DNNLPrimitive, _ arguments: [(Int32, dnnl_memory_t)]) {
         executions.append(Execution(
             work: .primitive(primitive), arguments: arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1) }, step: compilingStep))
-        implementations.append(primitive.implementationName)
     }
 
     func append(_ add: QuantizedAdd) {
         executions.append(Execution(work: .quantizedAdd(add), arguments: [], step: compilingStep))
-        implementations.append(add.implementationName)
     }
 
     /// The start of a pooled buffer (a loop of the plan's own reads and writes it directly).

@@ -107,11 +107,6 @@ extension InferencePlan {
                 }
                 return descriptors.filter { $0.ndims > 0 }.map { Self.operand($0, weights: query == dnnl_query_weights_md) }
             }
-            let implementation: String
-            switch execution.work {
-            case let .primitive(primitive): implementation = primitive.implementationName
-            case let .quantizedAdd(add): implementation = add.implementationName
-            }
             let output = operands(dnnl_query_dst_md, 0...0).first ?? InferenceProfile.Operand(dimensions: [], layout: "", type: "", bytes: 0)
             var inputs = operands(dnnl_query_src_md, 0...1)
             var multiplyAdds = 0
@@ -131,7 +126,7 @@ extension InferencePlan {
                 }
             }
             return InferenceProfile.Step(
-                name: name, kind: kind, primitive: primitiveKind, implementation: implementation,
+                name: name, kind: kind, primitive: primitiveKind, implementation: execution.implementationName,
                 inputs: inputs, weights: isReorder ? [] : operands(dnnl_query_weights_md, 0...1), output: output,
                 multiplyAdds: multiplyAdds, microseconds: [])
         }
