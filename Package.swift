@@ -76,11 +76,14 @@ let package = Package(
             dependencies: ["MobileNetModels", "MobileNetQuantization", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Generated/LICENSE-ONNX.txt"]
         ),
+        // Object detection: the SSDLite detector on MobileNetV3, its anchors, box coding, NMS and
+        // loss; COCO-format data, the Fashion-MNIST scenes, and COCO's evaluation.
+        .target(name: "MobileNetDetection", dependencies: ["MobileNetModels", "MobileNetData", "MobileNetTraining"]),
         .target(
             name: "MobileNet",
             dependencies: [
                 "MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetPretrained",
-                "MobileNetTraining", "MobileNetQuantization", "MobileNetExport",
+                "MobileNetTraining", "MobileNetQuantization", "MobileNetExport", "MobileNetDetection",
             ]
         ),
         .executableTarget(
@@ -99,6 +102,10 @@ let package = Package(
         .testTarget(name: "MobileNetTests", dependencies: ["MobileNet", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),
         .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "MobileNetDetectionTests", dependencies: ["MobileNetDetection", "MobileNetTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "MobileNetModelsTests",
             dependencies: ["MobileNetModels", "MobileNetQuantization", "MobileNetIO", "MobileNetExport", "MobileNetTestSupport"],

@@ -1,6 +1,8 @@
 // The one module users import: `import MobileNet` brings in tensors and engines, layers, the
-// model zoo, checkpoint and image I/O, datasets and transforms, the published weights, training, and int8 quantization.
+// model zoo, checkpoint and image I/O, datasets and transforms, the published weights, training, int8 quantization,
+// export, and object detection.
 @_exported import MobileNetData
+@_exported import MobileNetDetection
 @_exported import MobileNetExport
 @_exported import MobileNetIO
 @_exported import MobileNetModels
