@@ -282,6 +282,8 @@ struct ONNXGraphBuilder {
         case .hardSigmoid:
             // PyTorch's hard-sigmoid, relu6(x + 3) / 6: ONNX's with alpha 1/6, beta 1/2.
             return node("HardSigmoid", inputs: [input], name: name, attributes: [.float("alpha", 1.0 / 6.0), .float("beta", 0.5)])
+        case .sigmoid:
+            return node("Sigmoid", inputs: [input], name: name)
         }
     }
 

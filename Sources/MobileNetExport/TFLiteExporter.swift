@@ -34,7 +34,7 @@ public enum TFLiteExporter {
 /// The TFLite schema's numbers this writer uses (`tensorflow/lite/schema/schema.fbs`).
 enum TFLite {
     enum Operator: Int32 {
-        case add = 0, conv2D = 3, depthwiseConv2D = 4, dequantize = 6, fullyConnected = 9, mul = 18, pad = 34, mean = 40,
+        case add = 0, conv2D = 3, depthwiseConv2D = 4, dequantize = 6, fullyConnected = 9, logistic = 14, mul = 18, pad = 34, mean = 40,
              quantize = 114, hardSwish = 117
     }
 
@@ -316,7 +316,7 @@ struct TFLiteGraphWriter {
         case .relu: return (.relu, [])
         case .relu6: return (.relu6, [])
         case .identity: return (.none, [])
-        case .hardSwish, .hardSigmoid: return (.none, post)
+        case .hardSwish, .hardSigmoid, .sigmoid: return (.none, post)
         }
     }
 
@@ -354,6 +354,10 @@ struct TFLiteGraphWriter {
                 builder.startTable()
                 return builder.endTable()
             })
+            return output
+        case .sigmoid:
+            let output = activation(name, shape: shape)
+            operators.append(OperatorRecord(code: .logistic, inputs: [input], outputs: [output], options: .none))
             return output
         case .hardSigmoid:
             // relu6(x + 3) / 6, PyTorch's definition: ADD with a fused RELU6, then MUL.

@@ -48,7 +48,7 @@ public enum GraphQuantizer {
         let last = post.last.flatMap { if case let .activation(kind) = $0 { kind } else { nil } }
         switch last {
         case .relu, .relu6: return unsigned(range)
-        case .hardSigmoid: return .float
+        case .hardSigmoid, .sigmoid: return .float
         case .hardSwish, .identity, nil: return asymmetric(range)
         }
     }

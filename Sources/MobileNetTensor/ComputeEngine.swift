@@ -45,6 +45,14 @@ public protocol ComputeEngine: Sendable {
     /// (so that a very unlikely class gives a large finite value, not log 0).
     func logSoftmax(_ input: Tensor) throws -> Tensor
 
+    /// `tensors` joined along `axis`: every other dimension agrees, and the result's `axis` is
+    /// the sum of theirs (`torch.cat`).
+    func concatenate(_ tensors: [Tensor], axis: Int) throws -> Tensor
+
+    /// `input` cut along `axis` into consecutive pieces of `sizes` (summing to its extent there):
+    /// the inverse of ``concatenate(_:axis:)`` and so its backward (`torch.split`).
+    func split(_ input: Tensor, axis: Int, sizes: [Int]) throws -> [Tensor]
+
     // MARK: Backward (gradients of the operations above)
     //
     // Each takes the gradient of the loss with respect to the operation's output and returns the

@@ -132,6 +132,33 @@ public func linear(_ input: Tensor, weight: Tensor, bias: Tensor? = nil) throws 
     return try Engine.current.linear(input, weight: weight, bias: bias)
 }
 
+/// Joins `tensors` along `axis` (`torch.cat`): every other dimension must agree. SSD joins the
+/// predictions of its six feature maps so, `[N, anchors_i, K]` into `[N, anchors, K]`.
+public func concatenate(_ tensors: [Tensor], axis: Int) throws -> Tensor {
+    let operation = "concatenate"
+    guard let first = tensors.first else {
+        throw TensorError.invalidArgument(operation: operation, argument: "tensors", reason: "needs at least one tensor")
+    }
+    guard (0..<first.shape.count).contains(axis) else {
+        throw TensorError.invalidArgument(
+            operation: operation, argument: "axis", reason: "\(axis) is not an axis of a rank-\(first.shape.count) tensor")
+    }
+    for (position, tensor) in tensors.enumerated().dropFirst() {
+        var expected = first.shape
+        expected.dimensions[axis] = tensor.shape.count == first.shape.count ? tensor.shape[axis] : -1
+        guard tensor.shape == expected else {
+            throw TensorError.shapeMismatch(
+                operation: operation + " operand \(position)",
+                expected: "\(first.shape) in every dimension but \(axis)", actual: tensor.shape)
+        }
+    }
+    if tensors.count == 1 { return first }
+    if let tape = GradientTape.recording(tensors) {
+        return try tape.concatenate(tensors, axis: axis)
+    }
+    return try Engine.current.concatenate(tensors, axis: axis)
+}
+
 /// Softmax over the last axis of `[N, K]` logits.
 public func softmax(_ input: Tensor) throws -> Tensor {
     try input.expectRank(2, layout: "[batch, classes]", for: "softmax")

@@ -95,6 +95,30 @@ final class EngineParityTests: XCTestCase {
         XCTAssertEqual(Activation.hardSwish.apply(-4), 0)
         XCTAssertEqual(Activation.hardSigmoid.apply(0), 0.5)
         XCTAssertEqual(Activation.hardSigmoid.apply(4), 1)
+        XCTAssertEqual(Activation.sigmoid.apply(0), 0.5)
+        XCTAssertEqual(Activation.sigmoid.apply(2), 0.880797, accuracy: 1e-6)  // 1 / (1 + e⁻²)
+        XCTAssertEqual(Activation.sigmoid.derivative(0), 0.25)
+    }
+
+    func testConcatenateAndSplitMatchReference() throws {
+        // SSD's join of per-map predictions [N, anchors_i, K] along axis 1, and the other axes.
+        let parts = [generator.uniform([2, 5, 7]), generator.uniform([2, 1, 7]), generator.uniform([2, 9, 7])]
+        try assertEnginesAgree("concatenate axis 1") { try concatenate(parts, axis: 1) }
+        let maps = [generator.uniform([3, 2, 2, 5]), generator.uniform([1, 2, 2, 5])]
+        try assertEnginesAgree("concatenate axis 0") { try concatenate(maps, axis: 0) }
+        let channels = [generator.uniform([2, 3, 3, 4]), generator.uniform([2, 3, 3, 1])]
+        try assertEnginesAgree("concatenate axis 3") { try concatenate(channels, axis: 3) }
+        let joined = try concatenate(parts, axis: 1)
+        XCTAssertEqual(joined.shape, [2, 15, 7])
+        // The second sample's first row of the middle part sits after the first part's 5 rows.
+        XCTAssertEqual(joined.scalars[(15 + 5) * 7 + 3], parts[1].scalars[7 + 3])
+        for engine in [CPUEngine.shared as any ComputeEngine, ReferenceEngine()] {
+            let pieces = try engine.split(joined, axis: 1, sizes: [5, 1, 9])
+            XCTAssertEqual(pieces.map(\.scalars), parts.map(\.scalars), engine.name)
+        }
+        XCTAssertThrowsError(try concatenate([parts[0], generator.uniform([2, 5, 6])], axis: 1))
+        XCTAssertThrowsError(try concatenate(parts, axis: 3))
+        XCTAssertThrowsError(try concatenate([], axis: 0))
     }
 
     func testAddMultiplyAndPoolMatchReference() throws {

@@ -122,6 +122,9 @@ final class GradientCheckTests: XCTestCase {
         }
         try checkGradients("nhwcToNCHW", [random([2, 3, 2, 4])]) { x in try nhwcToNCHW(x[0]) }
         try checkGradients("nchwToNHWC", [random([2, 4, 3, 2])]) { x in try nchwToNHWC(x[0]) }
+        try checkGradients("concatenate", [random([2, 3, 4]), random([2, 1, 4]), random([2, 2, 4])]) { x in
+            try concatenate(x, axis: 1)
+        }
     }
 
     func testDropoutUsesItsMask() throws {

@@ -91,6 +91,15 @@ extension GradientTape {
         }
     }
 
+    func concatenate(_ tensors: [Tensor], axis: Int) throws -> Tensor {
+        let engine = Engine.current
+        let output = try engine.concatenate(tensors, axis: axis)
+        let sizes = tensors.map { $0.shape[axis] }
+        return recordOperation("concatenate", inputs: tensors, output: output) { gradient, _ in
+            try engine.split(gradient, axis: axis, sizes: sizes)
+        }
+    }
+
     func softmax(_ input: Tensor) throws -> Tensor {
         let engine = Engine.current
         let output = try engine.softmax(input, propagation: .training)

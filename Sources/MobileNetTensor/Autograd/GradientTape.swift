@@ -95,6 +95,12 @@ public final class GradientTape: @unchecked Sendable {
         return tape.tracks(first) || tape.tracks(second) || tape.tracks(third) ? tape : nil
     }
 
+    /// The same for any number of operands.
+    static func recording(_ operands: [Tensor]) -> GradientTape? {
+        guard let tape = current else { return nil }
+        return operands.contains(where: tape.tracks) ? tape : nil
+    }
+
     private func makeNode(shape: Shape) -> TapeNode {
         shapes.append(shape)
         return TapeNode(tape: identifier, index: shapes.count - 1)

@@ -179,6 +179,7 @@ extension CPUEngine {
         case .relu6: (dnnl_eltwise_clip_v2, 0, 6, 1)
         case .hardSwish: (dnnl_eltwise_hardswish, 0, 0, 1)
         case .hardSigmoid: (dnnl_eltwise_clip_v2, -3, 3, 1.0 / 6.0)
+        case .sigmoid: (dnnl_eltwise_logistic, 0, 0, 1)
         }
     }
 

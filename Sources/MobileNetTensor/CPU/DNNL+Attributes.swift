@@ -38,6 +38,7 @@ extension DNNL {
         case .relu6: [(dnnl_eltwise_clip_v2, 0, 6)]
         case .hardSwish: [(dnnl_eltwise_hardswish, 0, 0)]
         case .hardSigmoid: [(dnnl_eltwise_linear, 1.0 / 6.0, 0.5), (dnnl_eltwise_clip_v2, 0, 1)]
+        case .sigmoid: [(dnnl_eltwise_logistic, 0, 0)]
         }
     }
 
@@ -49,7 +50,7 @@ extension DNNL {
         case .identity: []
         case .relu: [(dnnl_eltwise_relu, 0, 0)]
         case .relu6: [(dnnl_eltwise_clip_v2, 0, 6 / scale)]
-        case .hardSwish, .hardSigmoid: nil
+        case .hardSwish, .hardSigmoid, .sigmoid: nil
         }
     }
 
