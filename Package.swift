@@ -96,8 +96,9 @@ let package = Package(
         .testTarget(name: "MobileNetTensorTests", dependencies: ["MobileNetTensor", "CQuantizedAdd"]),
         .testTarget(name: "MobileNetCLITests", dependencies: ["mobilenet", "CMachinePeak"]),
         .testTarget(name: "MobileNetIOTests", dependencies: ["MobileNetIO"], resources: [.copy("Fixtures")]),
-        // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples).
-        .target(name: "MobileNetTestSupport", dependencies: ["MobileNetData"], path: "Tests/MobileNetTestSupport"),
+        // Helpers shared by test targets (a temporary folder, a thread-safe log of skipped samples, the
+        // fixtures' deterministic weights).
+        .target(name: "MobileNetTestSupport", dependencies: ["MobileNetData", "MobileNetNN"], path: "Tests/MobileNetTestSupport"),
         .testTarget(name: "MobileNetDataTests", dependencies: ["MobileNetData", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetTests", dependencies: ["MobileNet", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MobileNetNNTests", dependencies: ["MobileNetNN"]),

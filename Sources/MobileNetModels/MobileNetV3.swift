@@ -12,7 +12,8 @@ import MobileNetNN
 import MobileNetTensor
 
 /// One row of the paper's Table 1 (Large) or Table 2 (Small): input channels, kernel, expanded
-/// ("exp size") and output channels at α = 1, squeeze-and-excitation, nonlinearity, stride.
+/// ("exp size") and output channels at α = 1, squeeze-and-excitation, nonlinearity, stride;
+/// and the depthwise convolution's dilation, 1 but in a dilated backbone's last stage.
 public struct BottleneckSetting: Hashable, Sendable {
     public var inputChannels: Int
     public var kernelSize: Int
@@ -21,9 +22,10 @@ public struct BottleneckSetting: Hashable, Sendable {
     public var usesSqueezeExcitation: Bool
     public var activation: Activation
     public var stride: Int
+    public var dilation: Int
 
     public init(_ inputChannels: Int, _ kernelSize: Int, _ expandedChannels: Int, _ outputChannels: Int,
-                _ usesSqueezeExcitation: Bool, _ activation: Activation, _ stride: Int) {
+                _ usesSqueezeExcitation: Bool, _ activation: Activation, _ stride: Int, dilation: Int = 1) {
         self.inputChannels = inputChannels
         self.kernelSize = kernelSize
         self.expandedChannels = expandedChannels
@@ -31,10 +33,15 @@ public struct BottleneckSetting: Hashable, Sendable {
         self.usesSqueezeExcitation = usesSqueezeExcitation
         self.activation = activation
         self.stride = stride
+        self.dilation = dilation
     }
 
+    /// The stride the depthwise convolution runs at: a dilated block keeps its map's size (the
+    /// dilation widens the kernel instead), as torchvision's `InvertedResidual` does.
+    public var effectiveStride: Int { dilation > 1 ? 1 : stride }
+
     /// The row with every channel count scaled by α and rounded to a multiple of 8.
-    func scaled(by width: Double) -> BottleneckSetting {
+    public func scaled(by width: Double) -> BottleneckSetting {
         var row = self
         row.inputChannels = makeDivisible(Double(inputChannels) * width)
         row.expandedChannels = makeDivisible(Double(expandedChannels) * width)
@@ -45,7 +52,8 @@ public struct BottleneckSetting: Hashable, Sendable {
 
 /// MobileNetV3's bottleneck ("bneck"): an inverted residual whose depthwise kernel, activation
 /// and optional squeeze-and-excitation come from its table row (torchvision's `InvertedResidual`
-/// in `mobilenetv3.py`, child `block`). The expansion is skipped when it would not widen.
+/// in `mobilenetv3.py`, child `block`). The expansion is skipped when it would not widen. The
+/// shortcut follows the row's stride, not the effective one: a dilated strided block has none.
 public final class MobileNetV3Block: Layer {
     /// The 1x1 expansion; `nil` when the row's expanded width equals its input.
     public let expansion: ConvNormActivation?
@@ -58,19 +66,23 @@ public final class MobileNetV3Block: Layer {
     /// The units in state-dict order, under the child name `block`.
     private let units: Sequential
 
-    public init(_ setting: BottleneckSetting) {
+    public init(_ setting: BottleneckSetting, normMomentum: Float = MobileNetV3.defaultNormMomentum) {
         self.setting = setting
         let expanded = setting.expandedChannels
-        func unit(_ input: Int, _ output: Int, kernel: Int = 1, stride: Int = 1, groups: Int = 1, _ activation: Activation?)
+        func unit(
+            _ input: Int, _ output: Int, kernel: Int = 1, stride: Int = 1, groups: Int = 1, dilation: Int = 1,
+            _ activation: Activation?
+        )
             -> ConvNormActivation
         {
             ConvNormActivation(
                 inputChannels: input, outputChannels: output, kernelSize: kernel, stride: stride, groups: groups,
-                activation: activation, normEpsilon: MobileNetV3.normEpsilon, normMomentum: MobileNetV3.normMomentum)
+                dilation: dilation, activation: activation, normEpsilon: MobileNetV3.normEpsilon, normMomentum: normMomentum)
         }
         expansion = expanded == setting.inputChannels ? nil : unit(setting.inputChannels, expanded, setting.activation)
         depthwise = unit(
-            expanded, expanded, kernel: setting.kernelSize, stride: setting.stride, groups: expanded, setting.activation)
+            expanded, expanded, kernel: setting.kernelSize, stride: setting.effectiveStride, groups: expanded,
+            dilation: setting.dilation, setting.activation)
         squeezeExcitation = setting.usesSqueezeExcitation
             ? SqueezeExcitation(inputChannels: expanded, squeezeChannels: makeDivisible(Double(expanded / 4))) : nil
         projection = unit(expanded, setting.outputChannels, nil)
@@ -80,6 +92,14 @@ public final class MobileNetV3Block: Layer {
     }
 
     public var children: [(name: String, module: any Module)] { [("block", units)] }
+
+    /// The units after the expansion (depthwise, squeeze-and-excitation, projection), as one
+    /// `Sequential` keeping their indices in `block` (`1`, `2`, `3`): what torchvision's
+    /// `block[1:]` is when SSDLite cuts the backbone at a block's expansion.
+    public var unitsAfterExpansion: Sequential {
+        let after: [(any Layer)?] = [depthwise, squeezeExcitation, projection]
+        return Sequential(after.compactMap { $0 }, firstIndex: expansion == nil ? 0 : 1)
+    }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         let output = try units(input)
@@ -100,7 +120,8 @@ extension MobileNetV3Block: InferenceLowering {
 
 public final class MobileNetV3: FeaturesClassifier {
     static let normEpsilon: Float = 0.001
-    static let normMomentum: Float = 0.01
+    /// torchvision's classifiers; its SSDLite uses 0.03.
+    public static let defaultNormMomentum: Float = 0.01
 
     /// Table 1 of the paper (MobileNetV3-Large). `// C1` ... mark where a stride-2 stage begins.
     public static let large: [BottleneckSetting] = [
@@ -141,29 +162,45 @@ public final class MobileNetV3: FeaturesClassifier {
     public let classifier: Sequential
     public let featureStrides: [Int]
     public let featureChannels: [Int]
+    /// The last stage's channels halved (the paper's Table 6, for detection).
+    public let reducedTail: Bool
+    /// The last stage at stride 1 with dilation 2: output stride 16 (for segmentation).
+    public let dilated: Bool
 
-    public init(_ configuration: ModelConfiguration) {
+    /// The classifier torchvision's `mobilenet_v3_large` / `_small` build, with its two backbone
+    /// options: `reducedTail` halves the channels of the last stage (the strided block's output
+    /// and the two blocks after it) and of the head, as detection backbones do (the paper's
+    /// section 6.3); `dilated` runs that stage at stride 1 with dilation 2. `normMomentum` is the
+    /// batch norms' (0.01 for classification, 0.03 in torchvision's SSDLite).
+    public init(
+        _ configuration: ModelConfiguration, reducedTail: Bool = false, dilated: Bool = false,
+        normMomentum: Float = MobileNetV3.defaultNormMomentum
+    ) {
         precondition(configuration.architecture == .v3Large || configuration.architecture == .v3Small)
         self.configuration = configuration
+        self.reducedTail = reducedTail
+        self.dilated = dilated
         let width = configuration.widthMultiplier
         let isLarge = configuration.architecture == .v3Large
-        let rows = (isLarge ? Self.large : Self.small).map { $0.scaled(by: width) }
-        let hiddenChannels = makeDivisible(Double(isLarge ? 1280 : 1024) * width)
+        let table = Self.tail(of: isLarge ? Self.large : Self.small, reduced: reducedTail, dilated: dilated)
+        let rows = table.map { $0.scaled(by: width) }
+        let hiddenChannels = makeDivisible(Double((isLarge ? 1280 : 1024) / (reducedTail ? 2 : 1)) * width)
 
         var stack = FeatureStack()
         stack.append(
             ConvNormActivation(
                 inputChannels: 3, outputChannels: rows[0].inputChannels, stride: 2, activation: .hardSwish,
-                normEpsilon: Self.normEpsilon, normMomentum: Self.normMomentum),
+                normEpsilon: Self.normEpsilon, normMomentum: normMomentum),
             stride: 2, outputChannels: rows[0].inputChannels)
         for row in rows {
-            stack.append(MobileNetV3Block(row), stride: row.stride, outputChannels: row.outputChannels)
+            stack.append(
+                MobileNetV3Block(row, normMomentum: normMomentum), stride: row.effectiveStride, outputChannels: row.outputChannels)
         }
         let lastChannels = 6 * stack.outputChannels
         stack.append(
             ConvNormActivation(
                 inputChannels: stack.outputChannels, outputChannels: lastChannels, kernelSize: 1, activation: .hardSwish,
-                normEpsilon: Self.normEpsilon, normMomentum: Self.normMomentum),
+                normEpsilon: Self.normEpsilon, normMomentum: normMomentum),
             stride: 1, outputChannels: lastChannels)
         features = Sequential(stack.layers)
         featureStrides = stack.strides
@@ -174,5 +211,25 @@ public final class MobileNetV3: FeaturesClassifier {
             Dropout(probability: configuration.dropout),
             Linear(inputFeatures: hiddenChannels, outputFeatures: configuration.classCount),
         ])
+    }
+}
+
+extension MobileNetV3 {
+    /// `table` with its last stage (the last strided row and the rows after it) reduced and
+    /// dilated as asked, as torchvision's `_mobilenet_v3_conf` writes it: the stage's output,
+    /// and the expansion of the rows after the strided one, divided by 2 (`160 // 2`, `960 // 2`).
+    static func tail(of table: [BottleneckSetting], reduced: Bool, dilated: Bool) -> [BottleneckSetting] {
+        guard reduced || dilated, let stageStart = table.lastIndex(where: { $0.stride > 1 }) else { return table }
+        let divider = reduced ? 2 : 1
+        var rows = table
+        for index in stageStart..<rows.count {
+            if index > stageStart {
+                rows[index].inputChannels /= divider
+                rows[index].expandedChannels /= divider
+            }
+            rows[index].outputChannels /= divider
+            rows[index].dilation = dilated ? 2 : 1
+        }
+        return rows
     }
 }

@@ -53,6 +53,10 @@ public protocol ComputeEngine: Sendable {
     /// the inverse of ``concatenate(_:axis:)`` and so its backward (`torch.split`).
     func split(_ input: Tensor, axis: Int, sizes: [Int]) throws -> [Tensor]
 
+    /// `[N, H, W, C]` resampled to `[N, height, width, C]` by bilinear interpolation with
+    /// PyTorch's `align_corners=False` rule and no antialiasing (`F.interpolate(mode="bilinear")`).
+    func resizeBilinear(_ input: Tensor, height: Int, width: Int) throws -> Tensor
+
     // MARK: Backward (gradients of the operations above)
     //
     // Each takes the gradient of the loss with respect to the operation's output and returns the
@@ -96,6 +100,10 @@ public protocol ComputeEngine: Sendable {
 
     /// The gradient with respect to softmax's input, given its output `[N, K]`.
     func softmaxBackward(_ outputGradient: Tensor, output: Tensor) throws -> Tensor
+
+    /// The gradient with respect to a bilinear resize's input of shape `inputShape`: each output
+    /// gradient spread back onto its four source pixels with their weights.
+    func resizeBilinearBackward(_ outputGradient: Tensor, inputShape: Shape) throws -> Tensor
 }
 
 // The inference forms, for callers that do not train: `propagation: .inference`.

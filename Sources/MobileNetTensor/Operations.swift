@@ -159,6 +159,22 @@ public func concatenate(_ tensors: [Tensor], axis: Int) throws -> Tensor {
     return try Engine.current.concatenate(tensors, axis: axis)
 }
 
+/// Resamples an NHWC map to `height` × `width` by bilinear interpolation, as PyTorch's
+/// `F.interpolate(mode="bilinear", align_corners=False)` (no antialiasing): torchvision's
+/// detection transform resizes pictures so, and LR-ASPP upsamples its predictions so.
+public func resizeBilinear(_ input: Tensor, height: Int, width: Int) throws -> Tensor {
+    try input.expectRank(4, layout: "NHWC", for: "resizeBilinear")
+    guard height >= 1, width >= 1, input.shape[1] >= 1, input.shape[2] >= 1 else {
+        throw TensorError.invalidArgument(
+            operation: "resizeBilinear", argument: "size",
+            reason: "\(input.shape[1])x\(input.shape[2]) to \(height)x\(width) needs sides of at least 1")
+    }
+    if let tape = GradientTape.recording(input) {
+        return try tape.resizeBilinear(input, height: height, width: width)
+    }
+    return try Engine.current.resizeBilinear(input, height: height, width: width)
+}
+
 /// Softmax over the last axis of `[N, K]` logits.
 public func softmax(_ input: Tensor) throws -> Tensor {
     try input.expectRank(2, layout: "[batch, classes]", for: "softmax")

@@ -1,7 +1,8 @@
-import XCTest
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
+import MobileNetTestSupport
+import XCTest
 
 /// The fused inference path (batch norm folded, post-ops, blocked layouts) against the plain
 /// module-by-module forward pass, with the parity fixtures' deterministic weights.

@@ -1,7 +1,8 @@
-import XCTest
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
+import MobileNetTestSupport
+import XCTest
 
 /// `InferenceSession.profile`: one row per compiled step, named and counted as `mobilenet info`
 /// names and counts the layers, and the same logits as a normal run (timing itself is no test).

@@ -1,7 +1,8 @@
-import XCTest
 import MobileNetModels
 import MobileNetNN
 import MobileNetTensor
+import MobileNetTestSupport
+import XCTest
 
 /// Same weights and pixels as PyTorch ⇒ the same logits (fixtures: `Fixtures/parity_*.json`,
 /// from `Scripts/generate_model_fixtures.py`; torchvision for V2/V3, timm for V1).

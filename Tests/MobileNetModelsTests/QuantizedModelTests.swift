@@ -1,9 +1,10 @@
-import XCTest
+import MobileNetIO
 import MobileNetModels
 import MobileNetNN
-import MobileNetIO
-@testable import MobileNetQuantization
 import MobileNetTensor
+import MobileNetTestSupport
+import XCTest
+@testable import MobileNetQuantization
 
 /// int8 inference for every family: calibration, the quantized graph's choices, and the fused
 /// int8 session against the fp32 one (the parity fixtures' deterministic weights).

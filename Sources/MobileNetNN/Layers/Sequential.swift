@@ -3,13 +3,17 @@ import MobileNetTensor
 /// Layers applied in order, named "0", "1", ... as in PyTorch's `nn.Sequential`.
 public final class Sequential: Layer {
     public let layers: [any Layer]
+    /// The name of the first layer: 0, or where the layers sat in a longer `Sequential` they were
+    /// sliced from (PyTorch's `sequential[1:]` keeps the names "1", "2", ...).
+    public let firstIndex: Int
 
-    public init(_ layers: [any Layer]) {
+    public init(_ layers: [any Layer], firstIndex: Int = 0) {
         self.layers = layers
+        self.firstIndex = firstIndex
     }
 
     public var children: [(name: String, module: any Module)] {
-        layers.enumerated().map { (String($0.offset), $0.element) }
+        layers.enumerated().map { (String(firstIndex + $0.offset), $0.element) }
     }
 
     public var count: Int { layers.count }

@@ -100,6 +100,15 @@ extension GradientTape {
         }
     }
 
+    func resizeBilinear(_ input: Tensor, height: Int, width: Int) throws -> Tensor {
+        let engine = Engine.current
+        let output = try engine.resizeBilinear(input, height: height, width: width)
+        let inputShape = input.shape
+        return recordOperation("resizeBilinear", inputs: [input], output: output) { gradient, _ in
+            [try engine.resizeBilinearBackward(gradient, inputShape: inputShape)]
+        }
+    }
+
     func softmax(_ input: Tensor) throws -> Tensor {
         let engine = Engine.current
         let output = try engine.softmax(input, propagation: .training)
