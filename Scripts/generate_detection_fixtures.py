@@ -33,6 +33,16 @@ Tests/MobileNetDetectionTests/Fixtures/:
     seeded with FNV-1a("regression") and FNV-1a("logits"), for 6 classes and
     an original image of 500x375: every detection.
 
+``ssd_loss.json``
+    torchvision's ``SSD.compute_loss`` (after its matching: ``SSDMatcher`` at
+    IoU 0.5 with each ground truth's best anchor forced) for a batch of three
+    320x320 inputs of 6 classes: synthetic head outputs (regression
+    ``(2u - 1) * 2``, logits ``(2u - 1) * 4``, SplitMix64 seeded with
+    FNV-1a("loss regression") and FNV-1a("loss logits")), targets written out
+    (the third image has none); the two losses, the matched anchor of each
+    anchor (as a run-length list), and the gradients of their sum with respect
+    to both outputs (float64 sums, sums of squares and every 41st value).
+
 ``dilated_v3.json``
     ``mobilenet_v3_large(dilated=True, num_classes=10)`` with the deterministic
     weights on the deterministic 1x3x96x96 input: the logits and the last
@@ -187,6 +197,71 @@ def postprocess() -> dict:
     }
 
 
+LOSS_TARGETS = [
+    ([[20.0, 30.0, 120.0, 160.0], [150.0, 40.0, 300.0, 110.0], [60.0, 200.0, 90.0, 230.0]], [1, 4, 2]),
+    ([[0.0, 0.0, 320.0, 320.0], [100.0, 100.0, 104.0, 180.0]], [5, 3]),
+    ([], []),
+]
+GRADIENT_SAMPLE = 41
+
+
+def loss() -> dict:
+    classes = 6
+    model = build(classes)
+    model.train()
+    with torch.no_grad():
+        images, _ = model.transform([torch.zeros(3, 320, 320)] * 3)
+        features = list(model.backbone(images.tensors).values())
+        anchors = model.anchor_generator(images, features)
+    count = anchors[0].shape[0]
+    regression = (splitmix_uniform(fnv1a64("loss regression"), 3 * count * 4) * 2 - 1) * 2
+    logits = (splitmix_uniform(fnv1a64("loss logits"), 3 * count * classes) * 2 - 1) * 4
+    regression = torch.from_numpy(regression.astype(np.float32).reshape(3, count, 4)).requires_grad_()
+    logits = torch.from_numpy(logits.astype(np.float32).reshape(3, count, classes)).requires_grad_()
+    targets = [
+        {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4), "labels": torch.tensor(labels, dtype=torch.int64)}
+        for boxes, labels in LOSS_TARGETS
+    ]
+    matched = []
+    for anchors_per_image, target in zip(anchors, targets):
+        if target["boxes"].numel() == 0:
+            matched.append(torch.full((count,), -1, dtype=torch.int64))
+            continue
+        quality = torchvision.ops.box_iou(target["boxes"], anchors_per_image)
+        matched.append(model.proposal_matcher(quality))
+    losses = model.compute_loss(targets, {"bbox_regression": regression, "cls_logits": logits}, anchors, matched)
+    (losses["bbox_regression"] + losses["classification"]).backward()
+
+    def runs(values: list[int]) -> list[list[int]]:
+        result: list[list[int]] = []
+        for value in values:
+            if result and result[-1][0] == value:
+                result[-1][1] += 1
+            else:
+                result.append([value, 1])
+        return result
+
+    def summary(gradient: torch.Tensor) -> dict:
+        flat = gradient.double().flatten()
+        return {
+            "sum": float(flat.sum()),
+            "square_sum": float((flat * flat).sum()),
+            "sample": [f32(v) for v in flat[::GRADIENT_SAMPLE].tolist()],
+        }
+
+    return {
+        "generator": GENERATOR,
+        "classes": classes,
+        "targets": [{"boxes": boxes, "labels": labels} for boxes, labels in LOSS_TARGETS],
+        "regression_loss": float(losses["bbox_regression"].detach()),
+        "classification_loss": float(losses["classification"].detach()),
+        "matches": [runs(m.tolist()) for m in matched],
+        "gradient_sample_every": GRADIENT_SAMPLE,
+        "regression_gradient": summary(regression.grad),
+        "logit_gradient": summary(logits.grad),
+    }
+
+
 def dilated() -> dict:
     model = torchvision.models.mobilenet_v3_large(dilated=True, num_classes=10).eval()
     checksum = fill_deterministic(model)
@@ -218,6 +293,7 @@ def main() -> None:
     write("ssdlite_structure.json", structure())
     write("ssdlite_parity.json", parity())
     write("ssdlite_postprocess.json", postprocess())
+    write("ssd_loss.json", loss())
     write("dilated_v3.json", dilated())
 
 
