@@ -9,8 +9,10 @@ import MobileNetIO
 public enum DetectionDataError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No file or folder exists at the path.
     case notFound(path: String)
-    /// The file or folder exists but could not be read or written.
+    /// The file or folder exists but could not be read.
     case unreadable(path: String, reason: String)
+    /// The file or folder could not be written (a missing folder, no permission, a full disk).
+    case unwritable(path: String, reason: String)
     /// The annotation file is larger than the reader accepts; refused before reading it.
     case fileTooLarge(path: String, size: Int, limit: Int)
     /// The file is not JSON at all; `reason` is the parser's.
@@ -37,6 +39,8 @@ public enum DetectionDataError: Error, Hashable, Sendable, CustomStringConvertib
             "\(path): no such file or folder"
         case let .unreadable(path, reason):
             "\(path): cannot read it: \(reason)"
+        case let .unwritable(path, reason):
+            "\(path): cannot write it: \(reason)"
         case let .fileTooLarge(path, size, limit):
             "\(path): the file is \(size) bytes, more than the limit of \(limit) for an annotation file"
         case let .notJSON(path, reason):
