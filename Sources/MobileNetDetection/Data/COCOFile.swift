@@ -22,21 +22,6 @@ struct COCOFile: Codable {
             case id, width, height
             case fileName = "file_name"
         }
-
-        init(id: Int, fileName: String, width: Int, height: Int) {
-            self.id = id
-            self.fileName = fileName
-            self.width = width
-            self.height = height
-        }
-
-        init(from decoder: any Decoder) throws {
-            let fields = try decoder.container(keyedBy: CodingKeys.self)
-            id = try fields.wholeNumber(.id)
-            fileName = try fields.decode(String.self, forKey: .fileName)
-            width = try fields.wholeNumber(.width)
-            height = try fields.wholeNumber(.height)
-        }
     }
 
     struct Annotation: Codable {
@@ -54,41 +39,11 @@ struct COCOFile: Codable {
             case categoryID = "category_id"
             case isCrowd = "iscrowd"
         }
-
-        init(id: Int, imageID: Int, categoryID: Int, bbox: [Double], area: Double?, isCrowd: Int?) {
-            self.id = id
-            self.imageID = imageID
-            self.categoryID = categoryID
-            self.bbox = bbox
-            self.area = area
-            self.isCrowd = isCrowd
-        }
-
-        init(from decoder: any Decoder) throws {
-            let fields = try decoder.container(keyedBy: CodingKeys.self)
-            id = try fields.wholeNumber(.id)
-            imageID = try fields.wholeNumber(.imageID)
-            categoryID = try fields.wholeNumber(.categoryID)
-            bbox = try fields.decode([Double].self, forKey: .bbox)
-            area = try fields.decodeIfPresent(Double.self, forKey: .area)
-            isCrowd = try fields.contains(.isCrowd) && !fields.decodeNil(forKey: .isCrowd) ? fields.wholeNumber(.isCrowd) : nil
-        }
     }
 
     struct Category: Codable {
         var id: Int
         var name: String
-
-        init(id: Int, name: String) {
-            self.id = id
-            self.name = name
-        }
-
-        init(from decoder: any Decoder) throws {
-            let fields = try decoder.container(keyedBy: CodingKeys.self)
-            id = try fields.wholeNumber(.id)
-            name = try fields.decode(String.self, forKey: .name)
-        }
     }
 
     /// What each field must hold, in the words an error uses.
@@ -98,6 +53,37 @@ struct COCOFile: Codable {
         "image_id": "an integer", "category_id": "an integer", "bbox": "a list of 4 numbers [x, y, width, height]",
         "area": "a number", "iscrowd": "0 or 1", "name": "a string",
     ]
+}
+
+// Decoding in extensions, so each entry keeps its memberwise initializer for writing.
+extension COCOFile.Image {
+    init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        id = try fields.wholeNumber(.id)
+        fileName = try fields.decode(String.self, forKey: .fileName)
+        width = try fields.wholeNumber(.width)
+        height = try fields.wholeNumber(.height)
+    }
+}
+
+extension COCOFile.Annotation {
+    init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        id = try fields.wholeNumber(.id)
+        imageID = try fields.wholeNumber(.imageID)
+        categoryID = try fields.wholeNumber(.categoryID)
+        bbox = try fields.decode([Double].self, forKey: .bbox)
+        area = try fields.decodeIfPresent(Double.self, forKey: .area)
+        isCrowd = try fields.contains(.isCrowd) && !fields.decodeNil(forKey: .isCrowd) ? fields.wholeNumber(.isCrowd) : nil
+    }
+}
+
+extension COCOFile.Category {
+    init(from decoder: any Decoder) throws {
+        let fields = try decoder.container(keyedBy: CodingKeys.self)
+        id = try fields.wholeNumber(.id)
+        name = try fields.decode(String.self, forKey: .name)
+    }
 }
 
 /// A field that decoded as JSON but holds a value the format does not allow, thrown from inside
