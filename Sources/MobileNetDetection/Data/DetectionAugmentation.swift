@@ -83,12 +83,9 @@ public struct DetectionAugmentation: Hashable, Sendable {
             ioUCrop: nil, horizontalFlipProbability: 0, photometricDistortion: nil, outputWidth: resolution, outputHeight: resolution)
     }
 
-    /// The stream label of augmentation generators, the one `BatchLoader` uses for its own.
-    public static let augmentationStream: UInt64 = 2
-
-    /// The generator of sample `index` in epoch `epoch`.
+    /// The generator of sample `index` in epoch `epoch`, keyed as `BatchLoader` keys its own.
     public static func generator(seed: UInt64, epoch: Int, index: Int) -> SplitMix64 {
-        SplitMix64(seed: seed, path: [augmentationStream, UInt64(epoch), UInt64(index)])
+        BatchSchedule.augmentationGenerator(seed: seed, epoch: epoch, index: index)
     }
 
     /// `sample` augmented with the generator of `(seed, epoch, index)`.
