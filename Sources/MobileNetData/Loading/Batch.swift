@@ -30,6 +30,14 @@ public struct SkippedSample: Hashable, Sendable, CustomStringConvertible {
     public var epoch: Int
     public var step: Int
 
+    package init(index: Int, source: String, reason: String, epoch: Int, step: Int) {
+        self.index = index
+        self.source = source
+        self.reason = reason
+        self.epoch = epoch
+        self.step = step
+    }
+
     public var description: String {
         "warning: skipped sample \(index) in epoch \(epoch), step \(step): \(reason)"
     }

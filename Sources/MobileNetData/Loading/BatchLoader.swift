@@ -28,23 +28,9 @@ import MobileNetTensor
 public final class BatchLoader: Sendable {
     public let dataset: any ImageDataset
     public let pipeline: ImagePipeline
-    public let batchSize: Int
-    /// Whether each epoch visits the samples in a fresh seeded order; otherwise in dataset order.
-    public let shuffles: Bool
-    /// Whether a last, smaller batch is left out (it would give batch norm few samples).
-    public let dropsLast: Bool
-    public let seed: UInt64
-    /// Background threads decoding and transforming; 0 builds every batch on the caller's thread.
-    public let workerCount: Int
-    /// How many finished batches may wait for the consumer: memory stays bounded while the
-    /// workers stay ahead.
-    public let prefetchCount: Int
+    /// Which samples each batch holds, and how far ahead they are built.
+    let schedule: BatchSchedule
     let onSkip: (@Sendable (SkippedSample) -> Void)?
-
-    /// Stream labels for ``SplitMix64/init(seed:path:)``, so shuffling and augmentation never
-    /// share random numbers.
-    static let orderStream: UInt64 = 1
-    static let augmentationStream: UInt64 = 2
 
     /// - Throws: ``DatasetError/invalidSplit(reason:)`` for an empty dataset or a batch size,
     ///   worker count or prefetch count out of range.
@@ -52,46 +38,34 @@ public final class BatchLoader: Sendable {
         dataset: any ImageDataset, pipeline: ImagePipeline, batchSize: Int, shuffles: Bool = true, dropsLast: Bool = false,
         seed: UInt64, workerCount: Int = 2, prefetchCount: Int = 4, onSkip: (@Sendable (SkippedSample) -> Void)? = nil
     ) throws {
-        guard dataset.count > 0 else { throw DatasetError.invalidSplit(reason: "the dataset has no samples") }
-        guard batchSize > 0 else { throw DatasetError.invalidSplit(reason: "the batch size must be positive, got \(batchSize)") }
-        guard workerCount >= 0, prefetchCount > 0 else {
-            throw DatasetError.invalidSplit(
-                reason: "expected at least 0 workers and 1 prefetched batch, got \(workerCount) and \(prefetchCount)")
-        }
-        guard !dropsLast || dataset.count >= batchSize else {
-            throw DatasetError.invalidSplit(
-                reason: "\(dataset.count) samples do not fill one batch of \(batchSize), and the last batch is dropped")
-        }
+        schedule = try BatchSchedule(
+            sampleCount: dataset.count, batchSize: batchSize, shuffles: shuffles, dropsLast: dropsLast, seed: seed,
+            workerCount: workerCount, prefetchCount: prefetchCount)
         self.dataset = dataset
         self.pipeline = pipeline
-        self.batchSize = batchSize
-        self.shuffles = shuffles
-        self.dropsLast = dropsLast
-        self.seed = seed
-        self.workerCount = workerCount
-        self.prefetchCount = prefetchCount
         self.onSkip = onSkip
     }
 
+    public var batchSize: Int { schedule.batchSize }
+    /// Whether each epoch visits the samples in a fresh seeded order; otherwise in dataset order.
+    public var shuffles: Bool { schedule.shuffles }
+    /// Whether a last, smaller batch is left out (it would give batch norm few samples).
+    public var dropsLast: Bool { schedule.dropsLast }
+    public var seed: UInt64 { schedule.seed }
+    /// Background threads decoding and transforming; 0 builds every batch on the caller's thread.
+    public var workerCount: Int { schedule.workerCount }
+    /// How many finished batches may wait for the consumer: memory stays bounded while the
+    /// workers stay ahead.
+    public var prefetchCount: Int { schedule.prefetchCount }
+
     /// The number of batches in every epoch.
-    public var batchesPerEpoch: Int {
-        dropsLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
-    }
+    public var batchesPerEpoch: Int { schedule.batchesPerEpoch }
 
     /// The number of samples an epoch visits (all, or all but the dropped remainder).
-    public var samplesPerEpoch: Int {
-        dropsLast ? batchesPerEpoch * batchSize : dataset.count
-    }
+    public var samplesPerEpoch: Int { schedule.samplesPerEpoch }
 
     /// The dataset indices in the order epoch `epoch` visits them.
-    public func order(epoch: Int) -> [Int] {
-        var indices = Array(0..<dataset.count)
-        if shuffles {
-            var generator = SplitMix64(seed: seed, path: [Self.orderStream, UInt64(epoch)])
-            indices.seededShuffle(using: &generator)
-        }
-        return indices
-    }
+    public func order(epoch: Int) -> [Int] { schedule.order(epoch: epoch) }
 
     /// Batch `step` of epoch `epoch`, built on the calling thread; `nil` when every one of its
     /// pictures failed to load. ``batches(epoch:startingAt:)`` runs this on its workers.
@@ -100,8 +74,7 @@ public final class BatchLoader: Sendable {
     }
 
     func batch(epoch: Int, step: Int, order: [Int]) throws -> Batch? {
-        precondition(step >= 0 && step < batchesPerEpoch, "step \(step) outside 0..<\(batchesPerEpoch)")
-        let members = order[(step * batchSize)..<min((step + 1) * batchSize, order.count)]
+        let members = schedule.members(of: step, in: order)
         var images: [RGBImage] = []
         var labels: [Int] = []
         var indices: [Int] = []
@@ -118,7 +91,7 @@ public final class BatchLoader: Sendable {
                 skipped.append(sample)
                 continue
             }
-            var generator = SplitMix64(seed: seed, path: [Self.augmentationStream, UInt64(epoch), UInt64(index)])
+            var generator = BatchSchedule.augmentationGenerator(seed: seed, epoch: epoch, index: index)
             images.append(try pipeline.apply(picture, using: &generator))
             labels.append(dataset.label(at: index))
             indices.append(index)
@@ -132,6 +105,6 @@ public final class BatchLoader: Sendable {
     ///
     /// Dropping the returned object before the end stops its threads after the batch each is on.
     public func batches(epoch: Int, startingAt step: Int = 0) -> EpochBatches {
-        EpochBatches(loader: self, epoch: epoch, steps: min(max(step, 0), batchesPerEpoch)..<batchesPerEpoch)
+        EpochBatches(loader: self, epoch: epoch, steps: schedule.steps(startingAt: step))
     }
 }
