@@ -41,7 +41,7 @@ public struct BottleneckSetting: Hashable, Sendable {
     public var effectiveStride: Int { dilation > 1 ? 1 : stride }
 
     /// The row with every channel count scaled by α and rounded to a multiple of 8.
-    public func scaled(by width: Double) -> BottleneckSetting {
+    func scaled(by width: Double) -> BottleneckSetting {
         var row = self
         row.inputChannels = makeDivisible(Double(inputChannels) * width)
         row.expandedChannels = makeDivisible(Double(expandedChannels) * width)

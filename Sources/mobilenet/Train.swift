@@ -33,11 +33,29 @@ struct Train: ParsableCommand {
     /// The exit status of a run stopped by SIGINT or SIGTERM.
     static let stoppedStatus = StopSignals.exitStatus
 
-    @Option(name: .long, help: "fashion-mnist, or a folder with one sub-folder of pictures per class.")
+    @Option(name: .long, help: "classification, or detection (SSDLite on MobileNetV3).")
+    var task: Task = .classification
+
+    @Option(name: .long, help: """
+        fashion-mnist, or a folder with one sub-folder of pictures per class; for --task detection \
+        fashion-mnist-scenes, or coco:DIR (DIR/train and DIR/val, each an instances.json and images/).
+        """)
     var dataset: String
 
-    @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small.")
-    var variant: Architecture = .v2
+    @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small (default: v2; v3-large for detection).")
+    var variant: Architecture?
+
+    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: training scenes (from the training split).")
+    var trainScenes: Int = 8_000
+
+    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: test scenes (from the test split).")
+    var testScenes: Int = 1_000
+
+    @Option(name: .long, help: "--task detection: evaluate each epoch on the first N test pictures only.")
+    var evaluationLimit: Int?
+
+    @Flag(name: .long, help: "--task detection: no brightness, contrast, saturation and hue jitter.")
+    var noPhotometricDistortion = false
 
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
@@ -99,7 +117,13 @@ struct Train: ParsableCommand {
     /// before a dataset is opened or a model built.
     func validate() throws {
         do {
-            try configuration.validate()
+            if task == .detection {
+                try checkDetectionFlags()
+                try detectionConfiguration().validate()
+            } else {
+                try checkClassificationFlags()
+                try configuration.validate()
+            }
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
@@ -109,7 +133,7 @@ struct Train: ParsableCommand {
     var configuration: TrainingConfiguration {
         let source = datasetSource(dataset)
         var settings = TrainingConfiguration(
-            dataset: source, model: ModelConfiguration(variant, widthMultiplier: width),
+            dataset: source, model: ModelConfiguration(variant ?? .v2, widthMultiplier: width),
             resolution: resolution ?? (source == .fashionMNIST ? 32 : 224), epochs: epochs, batchSize: batchSize)
         settings.optimizer = optimizer
         settings.learningRate = lr
@@ -128,6 +152,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        if task == .detection { return try runDetection() }
         let settings = configuration
 
         // From here on SIGINT and SIGTERM stop the run between steps, its files whole.
@@ -160,20 +185,25 @@ struct Train: ParsableCommand {
         emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
     }
 
-    private func train(_ trainer: Trainer, stop: StopSignals, interactive: Bool, settings: TrainingConfiguration) throws {
+    /// Prints the progress line as the classification run does: in place on a terminal, every
+    /// 30 s (and at an epoch's end) into a log.
+    func progressPrinter(interactive: Bool) -> (TrainingProgress) -> Void {
         var lastPrinted = ThroughputMeter.now()
+        return { progress in
+            let now = ThroughputMeter.now()
+            if interactive {
+                FileHandle.standardOutput.write(Data(("\r" + progress.line + "   ").utf8))
+            } else if now - lastPrinted >= 30 || progress.step + 1 == progress.steps {
+                emit(progress.line)
+                lastPrinted = now
+            }
+        }
+    }
+
+    private func train(_ trainer: Trainer, stop: StopSignals, interactive: Bool, settings: TrainingConfiguration) throws {
         try trainer.run(
             shouldStop: { stop.requested },
-            progress: { progress in
-                let now = ThroughputMeter.now()
-                if interactive {
-                    // Unbuffered, so the line updates in place without waiting for a newline.
-                    FileHandle.standardOutput.write(Data(("\r" + progress.line + "   ").utf8))
-                } else if now - lastPrinted >= 30 || progress.step + 1 == progress.steps {
-                    emit(progress.line)
-                    lastPrinted = now
-                }
-            },
+            progress: progressPrinter(interactive: interactive),
             finished: { metrics in
                 emit((interactive ? "\n" : "") + "epoch \(metrics.epoch)/\(settings.epochs): train loss \(String(format: "%.4f", metrics.trainLoss)), "
                       + "train accuracy \(String(format: "%.2f", metrics.trainAccuracy * 100))%, "

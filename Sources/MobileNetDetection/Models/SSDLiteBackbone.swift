@@ -44,7 +44,7 @@ public final class SSDLiteBackbone: Module {
             input = depth
         }
         extra = Sequential(blocks)
-        outputChannels = [block.setting.scaled(by: configuration.widthMultiplier).expandedChannels, lastChannels] + depths
+        outputChannels = [block.setting.expandedChannels, lastChannels] + depths
     }
 
     /// torchvision's `_extra_block`: 1x1 to half of `output`, depthwise 3x3 at stride 2, 1x1 to

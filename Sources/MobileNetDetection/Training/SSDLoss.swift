@@ -43,6 +43,8 @@ public struct SSDLoss: Hashable, Sendable {
         public var classification: Tensor
         /// Matched anchors over the batch.
         public var positives: Int
+        /// How many of them score their box's class highest.
+        public var correctPositives: Int
 
         /// Their sum, the objective.
         public func total() throws -> Tensor { try add(boxRegression, classification) }
@@ -94,7 +96,7 @@ public struct SSDLoss: Hashable, Sendable {
 
         var regressionGradient = [Float](repeating: 0, count: predicted.count)
         var logitGradient = [Float](repeating: 0, count: logProbabilities.count)
-        var boxLoss = 0.0, classLoss = 0.0, positives = 0
+        var boxLoss = 0.0, classLoss = 0.0, positives = 0, correctPositives = 0
         for (n, target) in targets.enumerated() {
             let matches = match(anchors: anchors, boxes: target.boxes)
             var classTargets = [Int](repeating: 0, count: anchorCount)
@@ -119,6 +121,10 @@ public struct SSDLoss: Hashable, Sendable {
             for a in kept {
                 classLoss += Double(losses[a])
                 let row = (n * anchorCount + a) * classes
+                if classTargets[a] > 0 {
+                    let best = (0..<classes).max { logProbabilities[row + $0] < logProbabilities[row + $1] }
+                    if best == classTargets[a] { correctPositives += 1 }
+                }
                 for k in 0..<classes {
                     logitGradient[row + k] = Foundation.exp(logProbabilities[row + k]) - (k == classTargets[a] ? 1 : 0)
                 }
@@ -128,7 +134,7 @@ public struct SSDLoss: Hashable, Sendable {
         let boxTerm = try Tensor(shape: [], values: [Float(boxLoss) / divisor])
         let classTerm = try Tensor(shape: [], values: [Float(classLoss) / divisor])
         guard let tape = GradientTape.current else {
-            return Terms(boxRegression: boxTerm, classification: classTerm, positives: positives)
+            return Terms(boxRegression: boxTerm, classification: classTerm, positives: positives, correctPositives: correctPositives)
         }
         let regressionShape = regression.shape, logitShape = logits.shape
         let trackedBox = tape.recordOperation("ssdBoxLoss", inputs: [regression], output: boxTerm) { gradient, _ in
@@ -139,6 +145,7 @@ public struct SSDLoss: Hashable, Sendable {
             let factor = gradient.scalars[0] / divisor
             return [try Tensor(shape: logitShape, values: logitGradient.map { $0 * factor })]
         }
-        return Terms(boxRegression: trackedBox, classification: trackedClass, positives: positives)
+        return Terms(
+            boxRegression: trackedBox, classification: trackedClass, positives: positives, correctPositives: correctPositives)
     }
 }

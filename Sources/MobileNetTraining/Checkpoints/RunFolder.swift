@@ -114,7 +114,7 @@ public enum RunFolder {
 
     /// Whether something (a file, a folder, even a dangling link) is at `url`; not when a part
     /// of the path is missing or is a file.
-    static func exists(_ url: URL) throws -> Bool {
+    public static func exists(_ url: URL) throws -> Bool {
         var status = stat()
         if lstat(url.path, &status) == 0 { return true }
         guard errno == ENOENT || errno == ENOTDIR else { throw RunFolderError.unreadable(path: url.path, reason: systemError(errno)) }

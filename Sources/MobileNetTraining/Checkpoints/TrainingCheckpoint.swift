@@ -137,7 +137,7 @@ public struct TrainingCheckpoint {
 
     /// Removes the three files of the snapshot `name` in `directory` (the ones ``save(in:name:)``
     /// writes), once a newer one has replaced it in `latest.json`.
-    static func remove(named name: String, in directory: URL) {
+    public static func remove(named name: String, in directory: URL) {
         for suffix in [".json", ".safetensors", ".optimizer.safetensors"] {
             unlink(directory.appendingPathComponent(name + suffix).path)
         }

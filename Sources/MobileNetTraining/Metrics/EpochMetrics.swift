@@ -4,7 +4,8 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
     public var epoch: Int
     /// The mean training loss over the epoch's samples.
     public var trainLoss: Double
-    /// The share of training samples classified correctly (of the augmented pictures, as seen).
+    /// The share of training samples classified correctly (of the augmented pictures, as seen);
+    /// for a detector, the share of matched anchors given their box's class.
     public var trainAccuracy: Double
     /// Loss and accuracy on the held-out data after the epoch, when it was evaluated.
     public var validationLoss: Double?
@@ -19,11 +20,20 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
     /// when the run keeps one.
     public var averageValidationLoss: Double?
     public var averageValidationAccuracy: Double?
+    /// A detector's COCO average precision on the held-out data: over IoU 0.50:0.95, at 0.5 and
+    /// at 0.75 (nil for a classifier).
+    public var averagePrecision: Double?
+    public var averagePrecision50: Double?
+    public var averagePrecision75: Double?
+
+    /// Whether the epoch is a detector's (it carries average precision).
+    public var isDetection: Bool { averagePrecision50 != nil }
 
     public init(
         epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil, validationAccuracy: Double? = nil,
         learningRate: Double, seconds: Double, imagesPerSecond: Double,
-        averageValidationLoss: Double? = nil, averageValidationAccuracy: Double? = nil
+        averageValidationLoss: Double? = nil, averageValidationAccuracy: Double? = nil,
+        averagePrecision: Double? = nil, averagePrecision50: Double? = nil, averagePrecision75: Double? = nil
     ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -35,5 +45,8 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
         self.imagesPerSecond = imagesPerSecond
         self.averageValidationLoss = averageValidationLoss
         self.averageValidationAccuracy = averageValidationAccuracy
+        self.averagePrecision = averagePrecision
+        self.averagePrecision50 = averagePrecision50
+        self.averagePrecision75 = averagePrecision75
     }
 }

@@ -11,22 +11,29 @@ import MobileNetIO
 /// ```
 ///
 /// An epoch without validation leaves its `val_` fields empty, a run without a weight average
-/// (`--ema`) its `ema_` fields. Numbers are written with Swift's
+/// (`--ema`) its `ema_` fields. A detector's file (``detectionHeader``) adds the COCO average
+/// precision of the held-out data, `ap,ap50,ap75`; its accuracies are those of the matched anchors. Numbers are written with Swift's
 /// shortest round-trip formatting, so reading the file back gives the same values.
 public enum MetricsLog {
     public static let header =
         "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,ema_val_loss,ema_val_accuracy"
+    /// The header of a detector's file.
+    public static let detectionHeader = header + ",ap,ap50,ap75"
 
     /// The CSV text of `records`.
     public static func csv(_ records: [EpochMetrics]) -> String {
-        var lines = [header]
+        let detection = records.contains(where: \.isDetection)
+        var lines = [detection ? detectionHeader : header]
         for record in records {
-            let fields: [String] = [
+            var fields: [String] = [
                 String(record.epoch), String(record.trainLoss), String(record.trainAccuracy),
                 record.validationLoss.map { String($0) } ?? "", record.validationAccuracy.map { String($0) } ?? "",
                 String(record.learningRate), String(record.seconds), String(record.imagesPerSecond),
                 record.averageValidationLoss.map { String($0) } ?? "", record.averageValidationAccuracy.map { String($0) } ?? "",
             ]
+            if detection {
+                fields += [record.averagePrecision, record.averagePrecision50, record.averagePrecision75].map { $0.map { String($0) } ?? "" }
+            }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
@@ -49,9 +56,11 @@ public enum MetricsLog {
             throw MetricsFileError(path: url.path, line: 0, problem: "cannot read it: \(error.localizedDescription)")
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
-        guard lines.first.map(String.init) == header else {
-            throw MetricsFileError(path: url.path, line: 1, problem: "expected the header \(header)")
+        let detection = lines.first.map(String.init) == detectionHeader
+        guard detection || lines.first.map(String.init) == header else {
+            throw MetricsFileError(path: url.path, line: 1, problem: "expected the header \(header) (with ,ap,ap50,ap75 for a detector)")
         }
+        let fieldCount = detection ? 13 : 10
         return try lines.dropFirst().enumerated().map { offset, line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let lineNumber = offset + 2
@@ -62,14 +71,15 @@ public enum MetricsLog {
                 return value
             }
             func optionalNumber(_ index: Int) throws -> Double? { fields[index].isEmpty ? nil : try number(index) }
-            guard fields.count == 10, let epoch = Int(fields[0]) else {
-                throw MetricsFileError(path: url.path, line: lineNumber, problem: "expected 10 fields starting with an epoch number")
+            guard fields.count == fieldCount, let epoch = Int(fields[0]) else {
+                throw MetricsFileError(path: url.path, line: lineNumber, problem: "expected \(fieldCount) fields starting with an epoch number")
             }
             return EpochMetrics(
                 epoch: epoch, trainLoss: try number(1), trainAccuracy: try number(2), validationLoss: try optionalNumber(3),
                 validationAccuracy: try optionalNumber(4), learningRate: try number(5), seconds: try number(6),
                 imagesPerSecond: try number(7), averageValidationLoss: try optionalNumber(8),
-                averageValidationAccuracy: try optionalNumber(9))
+                averageValidationAccuracy: try optionalNumber(9), averagePrecision: detection ? try optionalNumber(10) : nil,
+                averagePrecision50: detection ? try optionalNumber(11) : nil, averagePrecision75: detection ? try optionalNumber(12) : nil)
         }
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import MobileNetIO
 
 /// The loss and accuracy curves of a run as an SVG picture: two panels side by side, epochs
-/// along the bottom, training solid and validation dashed.
+/// along the bottom, training solid and validation dashed. A detector's right panel shows the
+/// matched anchors' accuracy in training and the held-out AP50.
 ///
 /// ```swift
 /// try TrainingCurves.write(history, title: "MobileNetV2 on Fashion-MNIST", to: output.appendingPathComponent("curves.svg"))
@@ -21,9 +22,11 @@ public enum TrainingCurves {
         let epochs = records.map { Double($0.epoch) }
         panel(&canvas, origin: (60, 50), size: (panelWidth - 50, panelHeight - 40), name: "loss", epochs: epochs,
               train: records.map(\.trainLoss), validation: records.map { $0.validationLoss ?? .nan }, percent: false)
-        panel(&canvas, origin: (panelWidth + 90, 50), size: (panelWidth - 50, panelHeight - 40), name: "accuracy (%)",
+        let detection = records.contains(where: \.isDetection)
+        panel(&canvas, origin: (panelWidth + 90, 50), size: (panelWidth - 50, panelHeight - 40),
+              name: detection ? "anchor accuracy, validation AP50 (%)" : "accuracy (%)",
               epochs: epochs, train: records.map { $0.trainAccuracy * 100 },
-              validation: records.map { ($0.validationAccuracy ?? .nan) * 100 }, percent: true)
+              validation: records.map { ((detection ? $0.averagePrecision50 : $0.validationAccuracy) ?? .nan) * 100 }, percent: true)
         // The legend, once for both panels.
         let legendY = panelHeight + 80
         canvas.line(from: (canvas.width / 2 - 150, legendY), to: (canvas.width / 2 - 120, legendY), stroke: trainColor, width: 2)
@@ -33,6 +36,8 @@ public enum TrainingCurves {
         if let last = records.last {
             let summary = "epoch \(last.epoch): loss \(format(last.trainLoss))"
                 + (last.validationAccuracy.map { ", validation accuracy \(String(format: "%.2f", $0 * 100)) %" } ?? "")
+                + (last.averagePrecision50.map { ", validation AP50 \(String(format: "%.1f", $0 * 100)) %" } ?? "")
+                + (last.averagePrecision.map { ", AP \(String(format: "%.1f", $0 * 100)) %" } ?? "")
             canvas.text(summary, at: (canvas.width / 2, legendY + 24), size: 11, anchor: .middle, fill: "#555")
         }
         return canvas.document

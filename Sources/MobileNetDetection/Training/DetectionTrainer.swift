@@ -1,0 +1,218 @@
+import Foundation
+import MobileNetData
+import MobileNetIO
+import MobileNetNN
+import MobileNetTensor
+import MobileNetTraining
+
+/// A detector's training run: SSDLite from scratch on a detection dataset with SSD's loss,
+/// evaluated each epoch with COCO's average precision, and resumable bit for bit from its last
+/// checkpoint, as ``Trainer`` is for classifiers (the same checkpoint files, `metrics.csv`
+/// with `ap,ap50,ap75`, `curves.svg`, progress line and folder rules).
+///
+/// Each step: the batch's augmented pictures through the detector on a gradient tape, the loss
+/// against the boxes (crowd boxes left out, as torchvision's reference does), the backward pass,
+/// the optimizer's update. The learning rate warms up linearly, then decays along a cosine, per
+/// step.
+public final class DetectionTrainer {
+    public let configuration: DetectionTrainingConfiguration
+    public let output: URL
+    public let detector: SSDLite
+    public let classNames: [String]
+    public let optimizer: any Optimizer
+    public let schedule: LearningRateSchedule
+    public private(set) var state: TrainingState
+    public let loss = SSDLoss()
+    private let loader: DetectionBatchLoader
+    private let test: any DetectionDataset
+    private let anchors: [BoundingBox]
+    private let title: String
+    private var savedCheckpoint: (url: URL, globalStep: Int, midEpoch: Bool)?
+    /// The last epoch's evaluation, for the caller's report and picture.
+    public private(set) var lastEvaluation: DetectionEvaluation?
+
+    /// Prepares a run into `output`, or continues the one there with `resume`.
+    ///
+    /// - Throws: ``TrainingError`` for a bad setting, an output that already holds a run (without
+    ///   `resume`) or a resume whose settings differ; ``RunFolderError`` and dataset and
+    ///   checkpoint errors as they come.
+    public init(
+        configuration: DetectionTrainingConfiguration, output: URL, resume: Bool = false,
+        warnings: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
+        try configuration.validate()
+        let existing: URL?
+        if resume {
+            guard try RunFolder.exists(output) else { throw TrainingError.nothingToResume(path: output.path) }
+            try RunFolder.requireFolder(output)
+            guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
+            existing = latest
+        } else {
+            try RunFolder.checkForNewRun(at: output)
+            existing = nil
+        }
+        let (training, test) = try configuration.datasets()
+        self.configuration = configuration
+        self.output = output
+        self.test = test.prefix(configuration.evaluationLimit)
+        classNames = training.classNames
+        detector = try SSDLite(
+            SSDLiteConfiguration(
+                backbone: configuration.backbone, widthMultiplier: configuration.widthMultiplier, classCount: training.labelCount,
+                resolution: configuration.resolution),
+            seed: configuration.seed)
+        anchors = detector.anchors
+        loader = try DetectionBatchLoader(
+            dataset: training.prefix(configuration.limit),
+            augmentation: .ssdliteTraining(resolution: configuration.resolution, photometricDistortion: configuration.photometricDistortion),
+            batchSize: configuration.batchSize, dropsLast: true, seed: configuration.seed, workerCount: configuration.loaderThreads,
+            onSkip: { warnings("skipped \($0.source): \($0.reason)") })
+        guard loader.batchesPerEpoch > 0 else {
+            throw TrainingError.invalidSetting(
+                flag: "--batch-size", reason: "\(configuration.batchSize) exceeds the \(loader.dataset.count) training pictures")
+        }
+        let rate = configuration.effectiveLearningRate
+        let parameters = detector.namedParameters()
+        optimizer = switch configuration.optimizer {
+        case .sgd: try SGD(parameters: parameters, learningRate: rate, momentum: 0.9, weightDecay: configuration.weightDecay)
+        case .rmsprop: try RMSProp(parameters: parameters, learningRate: rate, weightDecay: configuration.weightDecay)
+        case .adamw: try AdamW(parameters: parameters, learningRate: rate, weightDecay: configuration.weightDecay)
+        }
+        schedule = LearningRateSchedule(
+            base: rate, decay: .cosine(minimum: 0), epochs: configuration.epochs, warmupEpochs: configuration.warmupEpochs,
+            warmupStartFactor: 0.001, granularity: .step, stepsPerEpoch: loader.batchesPerEpoch)
+        state = TrainingState(
+            epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate,
+            settings: configuration.settings)
+        title = "\(detector.configuration) on \(configuration.dataset)"
+        if let existing {
+            let checkpoint = try TrainingCheckpoint.load(from: existing)
+            for (key, given) in configuration.settings.sorted(by: { $0.key < $1.key }) where key != "epochs" {
+                if let saved = checkpoint.state.settings[key], saved != given {
+                    throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
+                }
+            }
+            let stored = checkpoint.state
+            guard stored.epoch >= 0, (0...loader.batchesPerEpoch).contains(stored.step), stored.globalStep >= 0 else {
+                throw TrainingCheckpointError.unreadable(
+                    path: existing.path,
+                    reason: "epoch \(stored.epoch), step \(stored.step) do not fit a run of \(loader.batchesPerEpoch) steps per epoch")
+            }
+            try checkpoint.restore(model: detector, optimizer: optimizer)
+            state = checkpoint.state
+            state.schedule = schedule
+            state.settings = configuration.settings
+            savedCheckpoint = (existing, state.globalStep, state.step > 0)
+            let removed = try RunFolder.removeStalePartialFiles(in: output)
+            if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
+        } else {
+            try RunFolder.prepareForNewRun(at: output)
+        }
+    }
+
+    public var stepsPerEpoch: Int { loader.batchesPerEpoch }
+    public var imagesPerEpoch: Int { loader.batchesPerEpoch * configuration.batchSize }
+    public var testPictures: Int { test.count }
+
+    /// One optimization step on `batch`; returns its loss terms (before the update).
+    func train(on batch: DetectionBatch) throws -> SSDLoss.Terms {
+        detector.clearGradients()
+        let targets = batch.annotations.map { annotation in
+            let kept = annotation.isCrowd.indices.filter { !annotation.isCrowd[$0] }
+            return DetectionTarget(boxes: kept.map { annotation.boxes[$0] }, labels: kept.map { annotation.labels[$0] })
+        }
+        let tape = GradientTape()
+        var terms: SSDLoss.Terms?
+        let total = try tape.record {
+            let computed = try loss(detector(batch.images), targets: targets, anchors: anchors)
+            terms = computed
+            return try computed.total()
+        }
+        try DivergenceError.check(
+            loss: total.scalars[0], epoch: state.epoch, step: batch.step, learningRate: optimizer.learningRate)
+        try tape.backward(from: total)
+        try optimizer.step()
+        return terms!
+    }
+
+    /// Trains from where the run stands to the last epoch; `progress` hears every step,
+    /// `finished` every epoch (with the test set's average precision).
+    ///
+    /// `shouldStop` is asked before every step and between evaluation batches; once it answers
+    /// `true` the run saves a snapshot where it stands and throws ``TrainingStopped``.
+    @discardableResult
+    public func run(
+        shouldStop: () -> Bool = { false }, progress: (TrainingProgress) -> Void = { _ in },
+        finished: (EpochMetrics) -> Void = { _ in }
+    ) throws -> [EpochMetrics] {
+        var meter = ThroughputMeter()
+        while state.epoch < configuration.epochs {
+            let epoch = state.epoch
+            let started = ThroughputMeter.now()
+            // Loss summed over positives, matched anchors classified right, over the epoch so far.
+            var running = state.running ?? RunningMetrics()
+            var images = 0
+            detector.setTraining(true)
+            let batches = loader.batches(epoch: epoch, startingAt: state.step)
+            while let batch = try batches.next() {
+                if shouldStop() { throw try stop(running: running) }
+                optimizer.learningRate = schedule.learningRate(epoch: epoch, step: batch.step)
+                let terms = try train(on: batch)
+                let lossValue = try terms.total().scalars[0]
+                running.add(loss: lossValue, correct: terms.correctPositives, samples: max(terms.positives, 1))
+                images += batch.count
+                state.step = batch.step + 1
+                state.globalStep += 1
+                state.learningRate = optimizer.learningRate
+                meter.record(images: batch.count, at: ThroughputMeter.now())
+                let remaining = (stepsPerEpoch - state.step + (configuration.epochs - epoch - 1) * stepsPerEpoch) * configuration.batchSize
+                progress(TrainingProgress(
+                    epoch: epoch, epochs: configuration.epochs, step: batch.step, steps: stepsPerEpoch, loss: running.meanLoss,
+                    accuracy: running.accuracy, imagesPerSecond: meter.imagesPerSecond,
+                    secondsRemaining: meter.secondsRemaining(images: remaining)))
+            }
+            let seconds = ThroughputMeter.now() - started
+            let evaluation: DetectionEvaluation
+            do {
+                evaluation = try DetectionEvaluation.run(detector, on: test, batchSize: 16, shouldStop: shouldStop)
+            } catch is CancellationError {
+                throw try stop(running: running)
+            }
+            lastEvaluation = evaluation
+            let summary = evaluation.coco.summary
+            let metrics = EpochMetrics(
+                epoch: epoch + 1, trainLoss: running.meanLoss, trainAccuracy: running.accuracy,
+                learningRate: optimizer.learningRate, seconds: seconds, imagesPerSecond: Double(images) / max(seconds, 1e-9),
+                averagePrecision: summary.averagePrecision, averagePrecision50: summary.averagePrecision50,
+                averagePrecision75: summary.averagePrecision75)
+            state.history.append(metrics)
+            state.epoch += 1
+            state.step = 0
+            state.running = nil
+            try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
+            try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
+            try save(name: "epoch-\(state.epoch)")
+            finished(metrics)
+            if state.epoch < configuration.epochs, shouldStop() { throw try stop(running: nil) }
+        }
+        return state.history
+    }
+
+    private func stop(running: RunningMetrics?) throws -> TrainingStopped {
+        if state.globalStep != savedCheckpoint?.globalStep {
+            state.running = running
+            try save(name: "epoch-\(state.epoch + 1)-step-\(state.step)")
+        }
+        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: savedCheckpoint?.url)
+    }
+
+    /// Saves the run as it stands and points `latest.json` at it; a mid-epoch snapshot it
+    /// supersedes is removed.
+    private func save(name: String) throws {
+        let url = try TrainingCheckpoint.save(model: detector, optimizer: optimizer, state: state, in: output, name: name)
+        if let previous = savedCheckpoint, previous.midEpoch, previous.url != url {
+            TrainingCheckpoint.remove(named: previous.url.deletingPathExtension().lastPathComponent, in: output)
+        }
+        savedCheckpoint = (url, state.globalStep, state.step > 0)
+    }
+}
