@@ -8,14 +8,23 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a training checkpoint or an int8 model file: accuracy, per-class accuracy, confusion matrix (also as a picture).")
 
+    @Option(name: .long, help: "classification, or detection (a run of train --task detection, or a torchvision-keyed SSDLite .pth).")
+    var task: Task = .classification
+
     @Option(name: .long, help: "A run folder (its latest checkpoint), a checkpoint's .json or its .safetensors.")
     var checkpoint: String?
 
     @Option(name: .long, help: "An int8 model file (mobilenet quantize) to evaluate instead of a checkpoint.")
     var model: String?
 
-    @Option(name: .long, help: "fashion-mnist, or the folder of pictures the run trained on.")
+    @Option(name: .long, help: "fashion-mnist, or the folder of pictures the run trained on; for detection fashion-mnist-scenes or coco:DIR.")
     var dataset: String
+
+    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: how many test scenes (those the run tested on).")
+    var scenes: Int = 1_000
+
+    @Option(name: .long, help: "--task detection: the first N pictures only.")
+    var limit: Int?
 
     @Option(name: .long, help: "fashion-mnist: test or train; a folder: validation, train or all.")
     var split: String?
@@ -30,6 +39,13 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if task == .detection {
+            guard model == nil, !ema else { throw ValidationError("--model and --ema apply to --task classification only") }
+            try FlagChecks.require("--scenes", scenes, in: 1...1_000_000)
+            if let limit { try FlagChecks.require("--limit", limit, atLeast: 1) }
+            try FlagChecks.require("--batch-size", batchSize, atLeast: 1)
+            return try EngineOptions.checkEnvironment()
+        }
         guard (checkpoint == nil) != (model == nil) else { throw ValidationError("pass one of --checkpoint and --model") }
         if ema, model != nil { throw ValidationError("--ema applies to --checkpoint, not to an int8 --model") }
         // At the smallest resolution; the checkpoint's own is checked once it is read.
@@ -69,6 +85,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if task == .detection { return try runDetection() }
         let subject = try subject()
         try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: subject.resolution)
         let classes = subject.classes

@@ -7,7 +7,9 @@ struct MobileNetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mobilenet",
         abstract: "MobileNet V1, V2 and V3 in Swift: inspect, run and measure the models.",
-        subcommands: [Info.self, Classify.self, Convert.self, Bench.self, Train.self, Evaluate.self, Quantize.self, Export.self]
+        subcommands: [
+            Info.self, Classify.self, Detect.self, Convert.self, Bench.self, Train.self, Evaluate.self, Quantize.self, Export.self,
+        ]
     )
 
     /// Runs a command; a failure prints one line, `mobilenet: <what went wrong>`, and exits non-zero.

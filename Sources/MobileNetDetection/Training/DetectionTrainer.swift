@@ -81,9 +81,11 @@ public final class DetectionTrainer {
         schedule = LearningRateSchedule(
             base: rate, decay: .cosine(minimum: 0), epochs: configuration.epochs, warmupEpochs: configuration.warmupEpochs,
             warmupStartFactor: 0.001, granularity: .step, stepsPerEpoch: loader.batchesPerEpoch)
+        // What `detect` and `evaluate` need to rebuild the detector, beside what a resume compares.
+        let runSettings = configuration.settings.merging(
+            ["classes": String(training.labelCount), "class-names": training.classNames.joined(separator: "\n")]) { $1 }
         state = TrainingState(
-            epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate,
-            settings: configuration.settings)
+            epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate, settings: runSettings)
         title = "\(detector.configuration) on \(configuration.dataset)"
         if let existing {
             let checkpoint = try TrainingCheckpoint.load(from: existing)
@@ -101,7 +103,7 @@ public final class DetectionTrainer {
             try checkpoint.restore(model: detector, optimizer: optimizer)
             state = checkpoint.state
             state.schedule = schedule
-            state.settings = configuration.settings
+            state.settings = runSettings
             savedCheckpoint = (existing, state.globalStep, state.step > 0)
             let removed = try RunFolder.removeStalePartialFiles(in: output)
             if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
