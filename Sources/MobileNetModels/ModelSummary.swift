@@ -28,13 +28,21 @@ public struct ModelSummary: Sendable {
     /// - Throws: ``ModelError`` for a resolution outside the limits of ``ModelConfiguration/validate(resolution:)``.
     public init(model: any ImageClassifier, resolution: Int) throws {
         try ModelConfiguration.validate(resolution: resolution)
+        try self.init(tracing: model, configuration: model.configuration, resolution: resolution) { try model($0) }
+    }
+
+    /// Traces any module tree through `forward` on one `resolution`² image (a detector, whose
+    /// backbone `configuration` describes).
+    public init(
+        tracing model: any Module, configuration: ModelConfiguration, resolution: Int, forward: (Tensor) throws -> Any
+    ) throws {
         let paths = Dictionary(model.namedModules().map { (ObjectIdentifier($0.module), $0.path) }, uniquingKeysWith: { a, _ in a })
         let modules = Dictionary(model.namedModules().map { (ObjectIdentifier($0.module), $0.module) }, uniquingKeysWith: { a, _ in a })
         let trace = ForwardTrace()
         let wasTraining = model.namedModules().contains { ($0.module as? ModeDependent)?.isTraining == true }
         model.setTraining(false)
         defer { if wasTraining { model.setTraining(true) } }
-        _ = try trace.collect { try model(Tensor.zeros([1, resolution, resolution, 3])) }
+        _ = try trace.collect { try forward(Tensor.zeros([1, resolution, resolution, 3])) }
         rows = trace.records.map { record in
             let module = modules[record.layer]
             return Row(
@@ -44,7 +52,7 @@ public struct ModelSummary: Sendable {
                 parameters: module?.localState.filter(\.parameter.isTrainable).reduce(0) { $0 + $1.parameter.value.elementCount } ?? 0,
                 multiplyAdds: record.multiplyAdds)
         }
-        configuration = model.configuration
+        self.configuration = configuration
         self.resolution = resolution
         parameters = model.parameterCount
         multiplyAdds = rows.reduce(0) { $0 + $1.multiplyAdds }

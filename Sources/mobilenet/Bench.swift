@@ -7,10 +7,18 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference latency and throughput (fused oneDNN path), or training steps with --train.")
 
+    @Option(name: .long, help: "classification, or detection (SSDLite: the network and its post-processing, from photos to boxes).")
+    var task: Task = .classification
+
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution)).")
-    var resolution: Int = 224
+    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, for detection the detector's).")
+    var givenResolution: Int?
+
+    var resolution: Int { givenResolution ?? 224 }
+
+    @Option(name: .long, help: "--task detection: the photo to detect in, repeated to fill the batch (default: a Fashion-MNIST test scene).")
+    var image: String?
 
     @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
     var batch: Int = 1
@@ -72,6 +80,14 @@ struct Bench: ParsableCommand {
     private var effectivePrecision: Precision { quantizedModel == nil ? precision : .int8 }
 
     func validate() throws {
+        if task == .detection {
+            for (flag, given) in [("--train", train), ("--profile", profile), ("--model", quantizedModel != nil), ("--precision", precision != .fp32)]
+            where given {
+                throw ValidationError("\(flag) applies to --task classification only")
+            }
+        } else if image != nil {
+            throw ValidationError("--image applies to --task detection only")
+        }
         try FlagChecks.resolution(resolution)
         try FlagChecks.batch(batch, flag: "--batch", resolution: resolution)
         try FlagChecks.require("--iterations", iterations, in: 1...Self.maximumRuns)
@@ -91,6 +107,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        if task == .detection { return try runDetection() }
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
         if profile { return try runProfile(images: images) }
@@ -115,9 +132,7 @@ struct Bench: ParsableCommand {
             imagesPerSecond: Double(batch) / (Self.percentile(latencies, 0.5) / 1000),
             peakRssMb: Self.peakResidentMegabytes())
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try Self.printJSON(report)
         } else {
             func milliseconds(_ value: Double) -> String { String(format: "%.3f ms", value) }
             print("\(report.mode): MobileNet \(report.variant) α=\(report.width) \(resolution)x\(resolution), batch \(batch), "
@@ -248,6 +263,12 @@ struct Bench: ParsableCommand {
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"
         }
+    }
+
+    static func printJSON(_ report: Report) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try encoder.encode(report), as: UTF8.self))
     }
 
     /// The value below which `fraction` of the sorted samples fall (nearest rank).

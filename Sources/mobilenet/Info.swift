@@ -8,10 +8,15 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a model's layers, output shapes, parameter and multiply-add counts.")
 
+    @Option(name: .long, help: "classification, or detection (SSDLite on the MobileNetV3 --variant, default v3-large).")
+    var task: Task = .classification
+
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution)).")
-    var resolution: Int = 224
+    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, 320 for detection).")
+    var givenResolution: Int?
+
+    var resolution: Int { givenResolution ?? (task == .detection ? 320 : 224) }
 
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
@@ -23,8 +28,26 @@ struct Info: ParsableCommand {
     }
 
     func run() throws {
-        let classifier = try makeModel(model.modelConfiguration, seed: nil)
-        let summary = try ModelSummary(model: classifier, resolution: resolution)
+        let summary: ModelSummary
+        if task == .detection {
+            let configuration = SSDLiteConfiguration(
+                backbone: model.variant == .v2 ? .v3Large : model.variant, widthMultiplier: model.width,
+                classCount: model.givenClasses ?? 91, resolution: resolution)
+            let detector: SSDLite
+            do {
+                detector = try SSDLite(configuration, seed: nil)
+            } catch let error as ModelError {
+                throw ValidationError("\(error)")
+            }
+            summary = try ModelSummary(
+                tracing: detector, configuration: ModelConfiguration(configuration.backbone, widthMultiplier: configuration.widthMultiplier,
+                                                                     classCount: configuration.classCount),
+                resolution: resolution) { try detector($0) }
+            if !json { print("\(configuration): \(detector.anchors.count) default boxes") }
+        } else {
+            let classifier = try makeModel(model.modelConfiguration, seed: nil)
+            summary = try ModelSummary(model: classifier, resolution: resolution)
+        }
         if json {
             print(try Self.json(summary))
         } else {

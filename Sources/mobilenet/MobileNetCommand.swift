@@ -50,8 +50,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
 
-    @Option(name: .long, help: "The number of classes, at most \(ModelConfiguration.maximumClassCount).")
-    var classes: Int = 1000
+    @Option(name: .customLong("classes"), help: "The number of classes, at most \(ModelConfiguration.maximumClassCount) (default: 1000; 91 for a detector, background included).")
+    var givenClasses: Int?
+
+    /// The class count asked for, or a classifier's 1000.
+    var classes: Int { givenClasses ?? 1000 }
 
     func validate() throws {
         try FlagChecks.width(width)

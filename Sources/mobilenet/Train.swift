@@ -175,14 +175,19 @@ struct Train: ParsableCommand {
         do {
             try train(trainer, stop: stop, interactive: interactive, settings: settings)
         } catch let stopped as TrainingStopped {
-            let signal = stop.signalName ?? "a stop request"
-            let next = stopped.checkpoint.map { "\($0.path) holds the run; continue with the same command and --resume" }
-                ?? "nothing was saved; run the command again to start"
-            throw CommandError(description: "\(signal): stopped \(stopped.position); \(next)", status: Self.stoppedStatus)
+            throw Self.stoppedError(stopped, stop: stop)
         } catch let error as RunFolderError {
             throw CommandError(description: "--output: \(error)")
         }
         emit("done: \(output)/metrics.csv, curves.svg, confusion_matrix.svg, checkpoints epoch-N.safetensors")
+    }
+
+    /// The one line a run stopped by a signal ends with: where it stopped and how to continue.
+    static func stoppedError(_ stopped: TrainingStopped, stop: StopSignals) -> CommandError {
+        let signal = stop.signalName ?? "a stop request"
+        let next = stopped.checkpoint.map { "\($0.path) holds the run; continue with the same command and --resume" }
+            ?? "nothing was saved; run the command again to start"
+        return CommandError(description: "\(signal): stopped \(stopped.position); \(next)", status: stoppedStatus)
     }
 
     /// Prints the progress line as the classification run does: in place on a terminal, every

@@ -87,10 +87,7 @@ extension Train {
                           + TrainingProgress.duration(metrics.seconds))
                 })
         } catch let stopped as TrainingStopped {
-            let signal = stop.signalName ?? "a stop request"
-            let next = stopped.checkpoint.map { "\($0.path) holds the run; continue with the same command and --resume" }
-                ?? "nothing was saved; run the command again to start"
-            throw CommandError(description: "\(signal): stopped \(stopped.position); \(next)", status: Self.stoppedStatus)
+            throw Self.stoppedError(stopped, stop: stop)
         } catch let error as RunFolderError {
             throw CommandError(description: "--output: \(error)")
         }

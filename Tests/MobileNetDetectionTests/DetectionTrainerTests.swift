@@ -30,6 +30,29 @@ final class DetectionTrainerTests: XCTestCase {
         return configuration
     }
 
+    /// A short real run: the test scenes' AP50 after training must be far above what the same
+    /// detector scores untrained (about 0).
+    func testATinyRunLearnsToDetect() throws {
+        try requireFashionMNIST()
+        var configuration = tinyConfiguration(train: TinyRun.trainScenes, test: TinyRun.testScenes, resolution: 128, epochs: TinyRun.epochs, batch: 16)
+        configuration.learningRate = TinyRun.learningRate
+        let folder = try TemporaryFolder()
+        let trainer = try DetectionTrainer(configuration: configuration, output: folder.url.appendingPathComponent("run"))
+        let untrained = try DetectionEvaluation.run(
+            trainer.detector, on: FashionMNISTScenes(split: .test, count: TinyRun.testScenes, seed: configuration.seed &+ 1))
+        let history = try trainer.run()
+        let before = untrained.coco.summary.averagePrecision50, after = try XCTUnwrap(history.last?.averagePrecision50)
+        XCTAssertLessThan(before, 0.02, "an untrained detector finds next to nothing")
+        XCTAssertGreaterThanOrEqual(after, TinyRun.bound, "AP50 \(after) after \(TinyRun.epochs) epochs (untrained: \(before))")
+    }
+
+    /// The tiny run's settings and the AP50 it must reach (it reached TINY_REACHED when calibrated).
+    enum TinyRun {
+        static let trainScenes = 320, testScenes = 48, epochs = 4
+        static let learningRate = 3e-3
+        static let bound = 0.10
+    }
+
     func testStoppedAndResumedRunEqualsAnUninterruptedOne() throws {
         try requireFashionMNIST()
         let configuration = tinyConfiguration(train: 24, test: 4, resolution: 64, epochs: 2, batch: 8)

@@ -41,16 +41,7 @@ public final class DetectionTrainer {
         warnings: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         try configuration.validate()
-        let existing: URL?
-        if resume {
-            guard try RunFolder.exists(output) else { throw TrainingError.nothingToResume(path: output.path) }
-            try RunFolder.requireFolder(output)
-            guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
-            existing = latest
-        } else {
-            try RunFolder.checkForNewRun(at: output)
-            existing = nil
-        }
+        let existing = try RunFolder.checkpointToResume(in: output, resume: resume)
         let (training, test) = try configuration.datasets()
         self.configuration = configuration
         self.output = output
@@ -88,18 +79,8 @@ public final class DetectionTrainer {
             epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate, settings: runSettings)
         title = "\(detector.configuration) on \(configuration.dataset)"
         if let existing {
-            let checkpoint = try TrainingCheckpoint.load(from: existing)
-            for (key, given) in configuration.settings.sorted(by: { $0.key < $1.key }) where key != "epochs" {
-                if let saved = checkpoint.state.settings[key], saved != given {
-                    throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
-                }
-            }
-            let stored = checkpoint.state
-            guard stored.epoch >= 0, (0...loader.batchesPerEpoch).contains(stored.step), stored.globalStep >= 0 else {
-                throw TrainingCheckpointError.unreadable(
-                    path: existing.path,
-                    reason: "epoch \(stored.epoch), step \(stored.step) do not fit a run of \(loader.batchesPerEpoch) steps per epoch")
-            }
+            let checkpoint = try TrainingCheckpoint.loadForResume(
+                from: existing, settings: configuration.settings, stepsPerEpoch: loader.batchesPerEpoch)
             try checkpoint.restore(model: detector, optimizer: optimizer)
             state = checkpoint.state
             state.schedule = schedule

@@ -55,12 +55,7 @@ public struct DetectionTrainingConfiguration: Hashable, Sendable {
     /// The learning rate the run uses: the given one, or SGD 0.15 per 192 pictures of batch
     /// (torchvision's SSDLite recipe: 0.15 for 8 × 24), RMSProp 0.016 per 256, AdamW 0.001.
     public var effectiveLearningRate: Double {
-        if let learningRate { return learningRate }
-        return switch optimizer {
-        case .sgd: 0.15 * Double(batchSize) / 192
-        case .rmsprop: 0.016 * Double(batchSize) / 256
-        case .adamw: 0.001
-        }
+        learningRate ?? optimizer.defaultLearningRate(batchSize: batchSize, sgdRate: 0.15, sgdBatch: 192)
     }
 
     /// The settings a resumed run must share with the run it continues.

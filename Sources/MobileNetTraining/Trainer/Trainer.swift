@@ -56,16 +56,7 @@ public final class Trainer {
     ) throws {
         try configuration.validate()
         // The folder first: a wrong --output is reported before any data is read.
-        let existing: URL?
-        if resume {
-            guard try RunFolder.exists(output) else { throw TrainingError.nothingToResume(path: output.path) }
-            try RunFolder.requireFolder(output)
-            guard let latest = try TrainingCheckpoint.latest(in: output) else { throw TrainingError.nothingToResume(path: output.path) }
-            existing = latest
-        } else {
-            if writes { try RunFolder.checkForNewRun(at: output) }
-            existing = nil
-        }
+        let existing = try RunFolder.checkpointToResume(in: output, resume: resume, writes: writes)
         let (training, validation, names, trainingPipeline, evaluationPipeline) = try Self.datasets(configuration)
         // The dataset decides the class count.
         var configuration = configuration
@@ -120,20 +111,8 @@ public final class Trainer {
         let title = "MobileNet \(configuration.model.architecture) α=\(configuration.model.widthMultiplier) on \(configuration.dataset)"
 
         if let existing {
-            let checkpoint = try TrainingCheckpoint.load(from: existing)
-            for (key, given) in configuration.settings.sorted(by: { $0.key < $1.key }) where key != "epochs" {
-                if let saved = checkpoint.state.settings[key], saved != given {
-                    throw TrainingError.settingsDiffer(key: key, saved: saved, given: given)
-                }
-            }
-            // Where the snapshot says the run stands must be a place this run has.
-            let stored = checkpoint.state
-            guard stored.epoch >= 0, (0...loader.batchesPerEpoch).contains(stored.step), stored.globalStep >= 0 else {
-                throw TrainingCheckpointError.unreadable(
-                    path: existing.path,
-                    reason: "epoch \(stored.epoch), step \(stored.step) and global step \(stored.globalStep) do not fit a run of "
-                        + "\(loader.batchesPerEpoch) steps per epoch")
-            }
+            let checkpoint = try TrainingCheckpoint.loadForResume(
+                from: existing, settings: configuration.settings, stepsPerEpoch: loader.batchesPerEpoch)
             try checkpoint.restore(model: model, optimizer: optimizer, average: average)
             state = checkpoint.state
             state.schedule = schedule

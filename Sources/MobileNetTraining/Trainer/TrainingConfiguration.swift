@@ -24,6 +24,17 @@ public struct TrainingConfiguration: Hashable, Sendable {
 
     public enum OptimizerKind: String, CaseIterable, Hashable, Sendable {
         case sgd, rmsprop, adamw
+
+        /// The usual peak learning rate for `batchSize`: SGD `sgdRate` per `sgdBatch` images
+        /// (0.1 per 256, the papers' and torchvision's linear scaling), RMSProp 0.016 per 256,
+        /// AdamW 0.001.
+        public func defaultLearningRate(batchSize: Int, sgdRate: Double = 0.1, sgdBatch: Int = 256) -> Double {
+            switch self {
+            case .sgd: sgdRate * Double(batchSize) / Double(sgdBatch)
+            case .rmsprop: 0.016 * Double(batchSize) / 256
+            case .adamw: 0.001
+            }
+        }
     }
 
     public enum ScheduleKind: String, CaseIterable, Hashable, Sendable {
@@ -69,12 +80,7 @@ public struct TrainingConfiguration: Hashable, Sendable {
     /// The learning rate the run uses: the given one, or else SGD 0.1 and RMSProp 0.016 per 256
     /// images of batch (the linear scaling rule of the papers' and torchvision's recipes), AdamW 0.001.
     public var effectiveLearningRate: Double {
-        if let learningRate { return learningRate }
-        return switch optimizer {
-        case .sgd: 0.1 * Double(batchSize) / 256
-        case .rmsprop: 0.016 * Double(batchSize) / 256
-        case .adamw: 0.001
-        }
+        learningRate ?? optimizer.defaultLearningRate(batchSize: batchSize)
     }
 
     /// The settings a resumed run must share with the run it continues.
