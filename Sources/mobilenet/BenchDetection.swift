@@ -32,7 +32,8 @@ extension Bench {
         }
         let photos = Array(repeating: photo, count: batch)
         var detections = 0
-        let step = { detections = try detector.detect(photos).reduce(0) { $0 + $1.count } }
+        let compiled = try SSDLiteInference(detector)
+        let step = { detections = try compiled.detect(photos).reduce(0) { $0 + $1.count } }
         for _ in 0..<warmup { try step() }
         var latencies: [Double] = []
         let clock = ContinuousClock()

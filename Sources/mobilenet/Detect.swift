@@ -74,12 +74,13 @@ struct Detect: ParsableCommand {
         // Candidates below the reported threshold are never reported, so they need not be kept.
         detector.postprocessor.scoreThreshold = Float(scoreThreshold)
         detector.postprocessor.detectionsPerImage = maximumDetections
+        let compiled = try SSDLiteInference(detector)
         var photos: [RGBImage] = [], found: [[Detection]] = []
         for start in stride(from: 0, to: images.count, by: Self.photosPerBatch) {
             let batch = try images[start..<min(start + Self.photosPerBatch, images.count)].map {
                 try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0))
             }
-            found += try detector.detect(batch)
+            found += try compiled.detect(batch)
             if output != nil { photos += batch }
         }
         if let failed = zip(images, found).first(where: { $0.1.contains { !$0.score.isFinite || !$0.box.x1.isFinite } }) {

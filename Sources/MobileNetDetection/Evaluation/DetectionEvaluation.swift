@@ -7,8 +7,8 @@ public struct DetectionEvaluation {
     /// What the detector found in each picture, in its pixels, in dataset order.
     public var detections: [[Detection]]
 
-    /// Runs `detector` (in evaluation mode, through its own transform and post-processing, as
-    /// `detect` does) over every picture of `dataset`, `batchSize` at a time, and evaluates the
+    /// Runs `detector` (in evaluation mode, compiled as ``SSDLiteInference``, through its own
+    /// transform and post-processing, as `detect` does) over every picture of `dataset`, `batchSize` at a time, and evaluates the
     /// detections against the dataset's boxes (crowd boxes as COCO treats them).
     ///
     /// - Throws: `CancellationError` once `shouldStop` answers `true` (asked before each batch);
@@ -19,12 +19,13 @@ public struct DetectionEvaluation {
         let wasTraining = detector.namedModules().contains { ($0.module as? ModeDependent)?.isTraining == true }
         detector.setTraining(false)
         defer { if wasTraining { detector.setTraining(true) } }
+        let compiled = try SSDLiteInference(detector)
         var detections: [[Detection]] = []
         detections.reserveCapacity(dataset.count)
         for start in stride(from: 0, to: dataset.count, by: max(batchSize, 1)) {
             if shouldStop() { throw CancellationError() }
             let images = try (start..<min(start + batchSize, dataset.count)).map { try dataset.image(at: $0) }
-            detections += try detector.detect(images)
+            detections += try compiled.detect(images)
         }
         let annotations = dataset.annotations
         var groundTruths: [COCOGroundTruth] = []
