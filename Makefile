@@ -22,7 +22,9 @@ export MOBILENET_EXPORT_PYTHON ?= $(EXPORT_VENV)/bin/python
 
 # Test classes (Target.Class) whose results depend on oneDNN's kernels: training runs, parity with
 # PyTorch and with the reference engine, finite-difference gradients, kernel names, the fused
-# inference path against the modules, and the CLI's top-5 classes.
+# inference path against the modules, and the CLI's top-5 classes. The detector's training tests
+# (a tiny run's AP50, an exact resume) stay out: they take minutes in a debug build, and a second
+# pass would push CI past its 30 minutes; its parity and loss tests are in.
 AVX2_TESTS := \
 	MobileNetTensorTests.EngineParityTests MobileNetTensorTests.BackwardParityTests \
 	MobileNetTensorTests.GradientCheckTests MobileNetTensorTests.InferenceGraphTests \
@@ -30,8 +32,7 @@ AVX2_TESTS := \
 	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetModelsTests.ONNXExportTests MobileNetModelsTests.TFLiteExportTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
 	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests MobileNetTests.ONNXPretrainedExportTests \
 	MobileNetTrainingTests.TrainingRunTests \
-	MobileNetDetectionTests.SSDLiteParityTests MobileNetDetectionTests.SSDLossTests MobileNetDetectionTests.DetectionTrainerTests \
-	MobileNetCLITests.DetectionCommandTests \
+	MobileNetDetectionTests.SSDLiteParityTests MobileNetDetectionTests.SSDLossTests \
 	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests MobileNetCLITests.QuantizeCommandTests
 # The readers, the data loading (decoding threads), the tensor engine and the inference sessions
 # (worker threads), with the pretrained classifier on top of both.

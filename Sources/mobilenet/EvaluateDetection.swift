@@ -9,7 +9,10 @@ extension Evaluate {
         if dataset == "fashion-mnist-scenes" {
             // The scenes the run tested on: its seed, test stream (seed + 1).
             let seed = settings?["seed"].flatMap(UInt64.init) ?? 0
-            return try FashionMNISTScenes(split: split == "train" ? .train : .test, count: scenes, seed: split == "train" ? seed : seed &+ 1)
+            let side = settings?["scene-canvas"].flatMap(Int.init) ?? 320
+            return try FashionMNISTScenes(
+                split: split == "train" ? .train : .test, count: scenes, seed: split == "train" ? seed : seed &+ 1,
+                configuration: .init(canvasWidth: side, canvasHeight: side, itemSide: (side / 8)...(side / 2)))
         }
         guard dataset.hasPrefix("coco:"), dataset.count > 5 else {
             throw ValidationError("--dataset: --task detection takes fashion-mnist-scenes or coco:DIR, got '\(dataset)'")

@@ -51,6 +51,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "--task detection on fashion-mnist-scenes: test scenes (from the test split).")
     var testScenes: Int = 1_000
 
+    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: the side of the square canvas (garments an eighth to a half of it).")
+    var sceneCanvas: Int = 320
+
     @Option(name: .long, help: "--task detection: evaluate each epoch on the first N test pictures only.")
     var evaluationLimit: Int?
 

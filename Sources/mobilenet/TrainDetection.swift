@@ -29,6 +29,7 @@ extension Train {
         settings.evaluationLimit = evaluationLimit
         settings.seed = seed
         settings.photometricDistortion = !noPhotometricDistortion
+        settings.sceneCanvas = sceneCanvas
         return settings
     }
 
@@ -49,7 +50,7 @@ extension Train {
     /// And the detector's flags are refused in a classifier's run.
     func checkClassificationFlags() throws {
         let detectionOnly: [(String, Bool)] = [
-            ("--train-scenes", trainScenes != 8_000), ("--test-scenes", testScenes != 1_000),
+            ("--train-scenes", trainScenes != 8_000), ("--test-scenes", testScenes != 1_000), ("--scene-canvas", sceneCanvas != 320),
             ("--evaluation-limit", evaluationLimit != nil), ("--no-photometric-distortion", noPhotometricDistortion),
         ]
         if let flag = detectionOnly.first(where: \.1)?.0 {

@@ -36,21 +36,31 @@ final class DetectionTrainerTests: XCTestCase {
         try requireFashionMNIST()
         var configuration = tinyConfiguration(train: TinyRun.trainScenes, test: TinyRun.testScenes, resolution: 128, epochs: TinyRun.epochs, batch: 16)
         configuration.learningRate = TinyRun.learningRate
+        // Scenes drawn at the input's size and without colour jitter: a debug build spends most of
+        // a step making pictures otherwise.
+        configuration.sceneCanvas = 128
+        configuration.photometricDistortion = false
         let folder = try TemporaryFolder()
         let trainer = try DetectionTrainer(configuration: configuration, output: folder.url.appendingPathComponent("run"))
         let untrained = try DetectionEvaluation.run(
-            trainer.detector, on: FashionMNISTScenes(split: .test, count: TinyRun.testScenes, seed: configuration.seed &+ 1))
+            trainer.detector,
+            on: FashionMNISTScenes(
+                split: .test, count: TinyRun.testScenes, seed: configuration.seed &+ 1,
+                configuration: .init(canvasWidth: 128, canvasHeight: 128, itemSide: 16...64)))
         let history = try trainer.run()
         let before = untrained.coco.summary.averagePrecision50, after = try XCTUnwrap(history.last?.averagePrecision50)
         XCTAssertLessThan(before, 0.02, "an untrained detector finds next to nothing")
         XCTAssertGreaterThanOrEqual(after, TinyRun.bound, "AP50 \(after) after \(TinyRun.epochs) epochs (untrained: \(before))")
     }
 
-    /// The tiny run's settings and the AP50 it must reach (it reached TINY_REACHED when calibrated).
+    /// The tiny run's settings and the AP50 it must reach: 360 steps of 16 at 128x128 on 128x128
+    /// scenes, α = 0.5. Calibrated 2026-12-03 with the same settings through `mobilenet train`
+    /// (AVX-512): AP50 at most 1.7 % after epochs 1-5, then 13.7, 18.2, 22.5 and 22.7 %; the
+    /// untrained detector scores about 0.003 %.
     enum TinyRun {
-        static let trainScenes = 320, testScenes = 48, epochs = 4
+        static let trainScenes = 640, testScenes = 48, epochs = 9
         static let learningRate = 3e-3
-        static let bound = 0.10
+        static let bound = 0.05
     }
 
     func testStoppedAndResumedRunEqualsAnUninterruptedOne() throws {

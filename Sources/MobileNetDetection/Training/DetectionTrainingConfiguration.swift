@@ -44,6 +44,9 @@ public struct DetectionTrainingConfiguration: Hashable, Sendable {
     public var photometricDistortion = true
     /// Threads decoding and augmenting pictures.
     public var loaderThreads = 2
+    /// The side of the scenes' square canvas; garments are an eighth to a half of it (40 to 160
+    /// pixels on the default 320).
+    public var sceneCanvas = 320
 
     public init(dataset: DatasetSource, resolution: Int = 320, epochs: Int, batchSize: Int) {
         self.dataset = dataset
@@ -65,7 +68,7 @@ public struct DetectionTrainingConfiguration: Hashable, Sendable {
             "resolution": String(resolution), "epochs": String(epochs), "batch-size": String(batchSize),
             "optimizer": optimizer.rawValue, "learning-rate": String(effectiveLearningRate), "weight-decay": String(weightDecay),
             "warmup-epochs": String(warmupEpochs), "limit": limit.map(String.init) ?? "all", "seed": String(seed),
-            "photometric-distortion": String(photometricDistortion),
+            "photometric-distortion": String(photometricDistortion), "scene-canvas": String(sceneCanvas),
         ]
     }
 
@@ -96,6 +99,7 @@ public struct DetectionTrainingConfiguration: Hashable, Sendable {
         if case let .fashionMNISTScenes(train, test) = dataset, train < 1 || test < 1 || train > 1_000_000 || test > 1_000_000 {
             throw refuse("--scenes", "needs 1...1000000 training and test scenes, got \(train) and \(test)")
         }
+        guard (32...2048).contains(sceneCanvas) else { throw refuse("--scene-canvas", "must be in 32...2048, got \(sceneCanvas)") }
         guard (1...64).contains(loaderThreads) else { throw refuse("--loader-threads", "must be in 1...64, got \(loaderThreads)") }
     }
 
@@ -104,8 +108,10 @@ public struct DetectionTrainingConfiguration: Hashable, Sendable {
         switch dataset {
         case let .fashionMNISTScenes(train, test):
             // Test scenes draw from their own seed stream, so they never repeat a training scene's layout.
-            return (try FashionMNISTScenes(split: .train, count: train, seed: seed),
-                    try FashionMNISTScenes(split: .test, count: test, seed: seed &+ 1))
+            let canvas = FashionMNISTScenes.Configuration(
+                canvasWidth: sceneCanvas, canvasHeight: sceneCanvas, itemSide: (sceneCanvas / 8)...(sceneCanvas / 2))
+            return (try FashionMNISTScenes(split: .train, count: train, seed: seed, configuration: canvas),
+                    try FashionMNISTScenes(split: .test, count: test, seed: seed &+ 1, configuration: canvas))
         case let .coco(root):
             func split(_ name: String) throws -> COCODetectionDataset {
                 let folder = root.appendingPathComponent(name)
