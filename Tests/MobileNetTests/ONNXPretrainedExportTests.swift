@@ -67,7 +67,12 @@ final class ONNXPretrainedExportTests: XCTestCase {
         // requantization rounded before the zero point is added; the adds in its QLinearAdd's
         // arithmetic); where a crop still parts, the pooling's rounding or a CPU's 16-bit pair
         // sums (``GraphQuantization/Accumulation``) did.
-        XCTAssertGreaterThanOrEqual(sameAsInt8, 44)
+        // With oneDNN capped below a VNNI CPU's kernels (`ONEDNN_MAX_CPU_ISA=AVX2`, CI's second
+        // leg), our convolutions saturate some 16-bit pair sums while ONNX Runtime, not capped,
+        // sums exactly with VNNI: 42 of 45 measured so on 2026-12-03 (AMD EPYC, avx512_vnni).
+        let cappedBelowVNNI = !CPUEngine.instructionSet.contains("vnni") && !CPUEngine.instructionSet.contains("bf16")
+            && ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("vnni") ?? false)
+        XCTAssertGreaterThanOrEqual(sameAsInt8, cappedBelowVNNI ? 40 : 44, "on \(CPUEngine.instructionSet)")
         XCTAssertGreaterThanOrEqual(sameAsFP32, 35, "near our int8 model's agreement with fp32 (\(oursAgreeing))")
 
         // The full-integer TFLite files of models with XNNPACK's adds, in LiteRT (XNNPACK).
