@@ -23,20 +23,21 @@ public enum GraphQuantizer {
     ) -> GraphQuantization {
         var values: [GraphQuantization.Value] = []
         var layers: [Int: GraphQuantization.Layer] = [:]
+        let outputs = Set(graph.outputs.map(\.index))
         for (index, step) in graph.steps.enumerated() {
             let range = statistics.ranges[index]
             switch step {
             case .input:
                 values.append(asymmetric(range, evenZeroPoint: true))
             case let .convolution(x, weight, bias, _, post), let .linear(x, weight, bias, post):
-                values.append(destination(post: post, range: range, isOutput: index == graph.output.index))
+                values.append(destination(post: post, range: range, isOutput: outputs.contains(index)))
                 let source = values[x.index]
                 let limit = GraphQuantization.weightLimit(source: source, range: weightRange)
                 layers[index] = quantize(weight: weight, bias: bias, sourceScale: source.scale, limit: limit)
             case let .globalAveragePool(x), let .multiplyChannels(x, _):
                 values.append(values[x.index])
             case .add:
-                values.append(index == graph.output.index ? .float : asymmetric(range))
+                values.append(outputs.contains(index) ? .float : asymmetric(range))
             }
         }
         return GraphQuantization(values: values, layers: layers, weightRange: weightRange, addArithmetic: addArithmetic)

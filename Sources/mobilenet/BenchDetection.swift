@@ -14,7 +14,7 @@ extension Bench {
                 throw CommandError(description: "--weights: \(error)")
             }
         } else {
-            let variant = model.variant == .v2 ? Architecture.v3Large : model.variant
+            let variant = try model.detectorBackbone()
             do {
                 detector = try SSDLite(
                     SSDLiteConfiguration(backbone: variant, widthMultiplier: model.width, classCount: model.givenClasses ?? 91,

@@ -31,7 +31,7 @@ struct Info: ParsableCommand {
         let summary: ModelSummary
         if task == .detection {
             let configuration = SSDLiteConfiguration(
-                backbone: model.variant == .v2 ? .v3Large : model.variant, widthMultiplier: model.width,
+                backbone: try model.detectorBackbone(), widthMultiplier: model.width,
                 classCount: model.givenClasses ?? 91, resolution: resolution)
             let detector: SSDLite
             do {

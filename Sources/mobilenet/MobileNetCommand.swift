@@ -44,8 +44,26 @@ extension Architecture: ExpressibleByArgument {}
 
 /// The options that choose a model, shared by the subcommands.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small.")
-    var variant: Architecture = .v2
+    @Option(name: .customLong("variant"), help: "The family: v1, v2, v3-large or v3-small (default: v2; v3-large for a detector).")
+    var givenVariant: Architecture?
+
+    /// The family asked for, or a classifier's v2.
+    var variant: Architecture { givenVariant ?? .v2 }
+
+    /// The detector's backbone: the MobileNetV3 asked for, v3-large if none.
+    ///
+    /// - Throws: `ValidationError` naming `--variant` for v1 or v2 (SSDLite is built on V3).
+    func detectorBackbone() throws -> Architecture {
+        try Self.detectorBackbone(givenVariant)
+    }
+
+    static func detectorBackbone(_ variant: Architecture?) throws -> Architecture {
+        guard let variant else { return .v3Large }
+        guard variant == .v3Large || variant == .v3Small else {
+            throw ValidationError("--variant: SSDLite takes a MobileNetV3 backbone (v3-large or v3-small), got \(variant)")
+        }
+        return variant
+    }
 
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1

@@ -19,7 +19,7 @@ extension Train {
             throw ValidationError("--dataset: --task detection takes fashion-mnist-scenes or coco:DIR, got '\(dataset)'")
         }
         var settings = DetectionTrainingConfiguration(dataset: source, resolution: resolution ?? 320, epochs: epochs, batchSize: batchSize)
-        settings.backbone = variant ?? .v3Large
+        settings.backbone = try ModelOptions.detectorBackbone(variant)
         settings.widthMultiplier = width
         settings.optimizer = optimizer
         settings.learningRate = lr
@@ -42,9 +42,7 @@ extension Train {
         if let flag = classificationOnly.first(where: \.1)?.0 {
             throw ValidationError("\(flag) applies to --task classification only")
         }
-        if let variant, variant != .v3Large, variant != .v3Small {
-            throw ValidationError("--variant: SSDLite takes a MobileNetV3 backbone (v3-large or v3-small), got \(variant)")
-        }
+        _ = try ModelOptions.detectorBackbone(variant)
     }
 
     /// And the detector's flags are refused in a classifier's run.

@@ -116,6 +116,8 @@ final class DetectionCommandTests: XCTestCase {
              "--train-scenes"),
             (["info", "--task", "detection", "--classes", "1"], "classes"),
             (["bench", "--task", "detection", "--train"], "--train"),
+            (["info", "--task", "detection", "--variant", "v2"], "--variant"),
+            (["bench", "--task", "detection", "--variant", "v1", "--iterations", "1"], "--variant"),
         ]
         for (arguments, mention) in cases {
             let run = try MobileNetProcess.run(arguments)

@@ -41,7 +41,7 @@ final class InferenceGraphTests: XCTestCase {
             geometry: .init(padding: 1, groups: hidden), post: [.activation(.relu6)])
         _ = graph.convolution(
             spatial, weight: generator.uniform([channels, hidden, 1, 1]), bias: generator.uniform([channels]), geometry: .init(), post: [.add(x)])
-        XCTAssertEqual(graph.lastUses, [3, 2, 3, 3], "the input lives until the projection adds it")
+        XCTAssertEqual(graph.lastUses, [3, 2, 3, 4], "the input lives until the projection adds it, the output until the end")
         try assertSessionMatchesReference(graph, inputs: [generator.uniform([1, 9, 11, channels]), generator.uniform([3, 7, 6, channels])])
     }
 
@@ -81,6 +81,43 @@ final class InferenceGraphTests: XCTestCase {
         let session = InferenceSession(graph: graph)
         XCTAssertEqual(try session.run(generator.uniform([4, 33, 31, 3])).shape, [4, 10])
         try assertSessionMatchesReference(graph, inputs: [generator.uniform([1, 33, 31, 3]), generator.uniform([4, 17, 17, 3])])
+    }
+
+    /// A graph with several outputs (a detector's heads on two maps): a strided map that
+    /// later steps still read, a head on each, a pooled linear output, marked out of their
+    /// order of computation; every output equals the reference's, in the marked order, at batch
+    /// 1 and across images.
+    func testSeveralOutputsInTheOrderMarked() throws {
+        var graph = InferenceGraph()
+        let x = graph.input(channels: 5)
+        let first = graph.convolution(
+            x, weight: generator.uniform([12, 5, 3, 3]), bias: generator.uniform([12]), geometry: .init(stride: 2, padding: 1),
+            post: [.activation(.relu6)])
+        let firstHead = graph.convolution(first, weight: generator.uniform([6, 12, 1, 1]), bias: generator.uniform([6]), geometry: .init())
+        let second = graph.convolution(
+            first, weight: generator.uniform([12, 1, 3, 3]), bias: generator.uniform([12]),
+            geometry: .init(stride: 2, padding: 1, groups: 12), post: [.activation(.relu6)])
+        let secondHead = graph.convolution(second, weight: generator.uniform([8, 12, 1, 1]), bias: generator.uniform([8]), geometry: .init())
+        let pooled = graph.linear(graph.globalAveragePool(second), weight: generator.uniform([3, 12]), bias: generator.uniform([3]))
+        XCTAssertEqual(graph.outputs, [pooled], "the last step, until others are marked")
+        for output in [secondHead, firstHead, pooled] { graph.markOutput(output) }
+        XCTAssertEqual(graph.outputs, [secondHead, firstHead, pooled])
+        XCTAssertEqual(graph.lastUses[firstHead.index], graph.steps.count, "an output is read at the end")
+
+        let session = InferenceSession(graph: graph)
+        for parallelism in [InferenceSession.BatchParallelism.withinPrimitives, .acrossImages] {
+            session.batchParallelism = parallelism
+            for input in [generator.uniform([1, 13, 11, 5]), generator.uniform([3, 9, 9, 5])] {
+                let fast = try session.runOutputs(input)
+                let reference = try Engine.$current.withValue(ReferenceEngine()) { try graph.evaluateOutputs(input) }
+                XCTAssertEqual(fast.map(\.shape), reference.map(\.shape))
+                XCTAssertEqual(fast.map(\.shape).last, [input.shape[0], 3])
+                for (fastOutput, referenceOutput) in zip(fast, reference) {
+                    XCTAssertLessThanOrEqual(relativeError(fastOutput, referenceOutput), tolerance, "\(parallelism), input \(input.shape)")
+                }
+                XCTAssertEqual(try session.run(input).scalars, fast[0].scalars, "run gives the first output")
+            }
+        }
     }
 
     /// The wrong number of channels is refused by the session as by the reference.

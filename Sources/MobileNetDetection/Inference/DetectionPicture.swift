@@ -30,7 +30,9 @@ public enum DetectionPicture {
                 }
             }
             let text = "\(detection.label) " + String(Int((detection.score * 100).rounded())) + "%"
-            label(&picture, text, x: x1, y: max(y1 - 9, 0), background: color)
+            // One font pixel per bit up to 400-pixel pictures, two up to 800, and so on.
+            let scale = max(1, (min(image.width, image.height) + 399) / 400)
+            label(&picture, text, x: x1, y: max(y1 - labelHeight(scale: scale), 0), scale: scale, background: color)
         }
         return picture
     }
@@ -43,10 +45,14 @@ public enum DetectionPicture {
         image.pixels[offset + 2] = color.2
     }
 
-    /// `text` (digits, space, %) in a 3x5 font doubled, black on `background`.
-    static func label(_ image: inout RGBImage, _ text: String, x: Int, y: Int, background: (UInt8, UInt8, UInt8)) {
-        let scale = 1, advance = 4 * scale
-        let width = text.count * advance + 2, height = 5 * scale + 4
+    /// The height of a tag whose font draws each bit as `scale` x `scale` pixels.
+    static func labelHeight(scale: Int) -> Int { 5 * scale + 4 }
+
+    /// `text` (digits, space, %) in a 3x5 font, each bit `scale` x `scale` pixels, black on
+    /// `background`, with its top-left corner at (`x`, `y`).
+    static func label(_ image: inout RGBImage, _ text: String, x: Int, y: Int, scale: Int, background: (UInt8, UInt8, UInt8)) {
+        let advance = 4 * scale
+        let width = text.count * advance + 2, height = labelHeight(scale: scale)
         for dy in 0..<height { for dx in 0..<width { set(&image, x + dx, y + dy, background) } }
         for (position, character) in text.enumerated() {
             guard let rows = glyphs[character] else { continue }

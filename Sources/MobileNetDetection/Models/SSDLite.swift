@@ -50,16 +50,10 @@ public final class SSDLite: Module {
         }
     }
 
-    /// The six feature maps' sides for a square input of `resolution`: each stride-2 step with
-    /// padding 1 and kernel 3 (or the 1x1-free stem) maps n to ⌈n / 2⌉.
+    /// The six feature maps' sides (height, width) for a square input of `resolution`, as the
+    /// backbone's convolutions compute them (``SSDLiteBackbone/mapSides(resolution:)``).
     public func gridSizes(resolution: Int) -> [(height: Int, width: Int)] {
-        var side = resolution
-        var sides: [Int] = []
-        for step in 1...9 {
-            side = (side + 1) / 2
-            if step >= 4 { sides.append(side) }
-        }
-        return sides.map { ($0, $0) }
+        backbone.mapSides(resolution: resolution).map { ($0, $0) }
     }
 
     /// The default boxes for the network's input, in its pixels, in the head's order.

@@ -61,6 +61,19 @@ public final class SSDLiteBackbone: Module {
 
     public var children: [(name: String, module: any Module)] { [("features", features), ("extra", extra)] }
 
+    /// The side of each of the six maps for a square input of `resolution` pixels, from the
+    /// geometry of every convolution on the way (in forward order; the 1x1 convolutions of
+    /// squeeze-and-excitation, like every 1x1 at stride 1, keep the extent).
+    public func mapSides(resolution: Int) -> [Int] {
+        var side = resolution
+        return (features.layers + extra.layers).map { stage in
+            for case let convolution as Conv2D in stage.namedModules().map(\.module) {
+                side = convolution.geometry.outputExtent(input: side, kernel: convolution.kernelSize)
+            }
+            return side
+        }
+    }
+
     /// The six feature maps of a normalized NHWC batch, largest first.
     public func callAsFunction(_ images: Tensor) throws -> [Tensor] {
         var maps: [Tensor] = []

@@ -97,8 +97,8 @@ public final class DetectionTrainer {
     public var imagesPerEpoch: Int { loader.batchesPerEpoch * configuration.batchSize }
     public var testPictures: Int { test.count }
 
-    /// One optimization step on `batch`; returns its loss terms (before the update).
-    func train(on batch: DetectionBatch) throws -> SSDLoss.Terms {
+    /// One optimization step on `batch`; returns its loss terms and their total (before the update).
+    func train(on batch: DetectionBatch) throws -> (terms: SSDLoss.Terms, loss: Float) {
         detector.clearGradients()
         let targets = batch.annotations.map { annotation in
             let kept = annotation.isCrowd.indices.filter { !annotation.isCrowd[$0] }
@@ -115,7 +115,7 @@ public final class DetectionTrainer {
             loss: total.scalars[0], epoch: state.epoch, step: batch.step, learningRate: optimizer.learningRate)
         try tape.backward(from: total)
         try optimizer.step()
-        return terms!
+        return (terms!, total.scalars[0])
     }
 
     /// Trains from where the run stands to the last epoch; `progress` hears every step,
@@ -140,8 +140,7 @@ public final class DetectionTrainer {
             while let batch = try batches.next() {
                 if shouldStop() { throw try stop(running: running) }
                 optimizer.learningRate = schedule.learningRate(epoch: epoch, step: batch.step)
-                let terms = try train(on: batch)
-                let lossValue = try terms.total().scalars[0]
+                let (terms, lossValue) = try train(on: batch)
                 running.add(loss: lossValue, correct: terms.correctPositives, samples: max(terms.positives, 1))
                 images += batch.count
                 state.step = batch.step + 1

@@ -75,6 +75,8 @@ public struct InferenceGraph: Sendable {
     public private(set) var steps: [Step] = []
     /// One label per step.
     public private(set) var labels: [StepLabel] = []
+    /// The values ``markOutput(_:)`` named, in order.
+    private var markedOutputs: [Value] = []
 
     public init() {}
 
@@ -155,6 +157,7 @@ public struct InferenceGraph: Sendable {
             }
             moved.append(value.index)
         }
+        separated.markedOutputs = markedOutputs.map(map)
         return separated
     }
 
@@ -190,15 +193,28 @@ public struct InferenceGraph: Sendable {
         labels[index].name ?? labels[index].part ?? "step \(index)"
     }
 
-    /// The last step's value is the network's output.
+    /// The last step's value: the network's output unless others are marked (``outputs``).
     public var output: Value { Value(index: steps.count - 1) }
 
-    /// For each value, the index of the last step that reads it (its own index if none does).
+    /// The values a run returns, in order: the last step's, unless ``markOutput(_:)`` named others.
+    public var outputs: [Value] { markedOutputs.isEmpty ? [output] : markedOutputs }
+
+    /// Makes `value` one of the network's outputs, after those marked before (a detector's
+    /// prediction heads, say, one per feature map). Once any is marked, only the marked values
+    /// are outputs.
+    public mutating func markOutput(_ value: Value) {
+        precondition(steps.indices.contains(value.index), "an output must be a step of the graph")
+        markedOutputs.append(value)
+    }
+
+    /// For each value, the index of the last step that reads it (its own index if none does);
+    /// an output is read by the run's end, `steps.count`.
     public var lastUses: [Int] {
         var last = Array(steps.indices)
         for (index, step) in steps.enumerated() {
             for value in step.inputs { last[value.index] = max(last[value.index], index) }
         }
+        for value in outputs { last[value.index] = steps.count }
         return last
     }
 
@@ -206,6 +222,13 @@ public struct InferenceGraph: Sendable {
     /// beyond what the graph holds. The reference for ``InferenceSession``.
     public func evaluate(_ input: Tensor) throws -> Tensor {
         try values(input)[output.index]
+    }
+
+    /// Every output's value for `input`, in the order of ``outputs``, computed as
+    /// ``evaluate(_:)`` does.
+    public func evaluateOutputs(_ input: Tensor) throws -> [Tensor] {
+        let all = try values(input)
+        return outputs.map { all[$0.index] }
     }
 
     /// Every step's value for `input`, computed as ``evaluate(_:)`` does (calibration observes them).

@@ -343,8 +343,9 @@ extension InferencePlan {
             plain = try DNNL.activationDescriptor(value.nhwcShape, .float32)
             shape = flat ? [value.dimensions[0], value.dimensions[1]] : value.nhwcShape
         }
-        outputMemory = try DNNLMemory(plain, nil)
+        let outputMemory = try DNNLMemory(plain, nil)
         memories.append(outputMemory)
+        outputMemories.append(outputMemory)
         var scales = DNNL.Scales()
         if let quantized, value.type != .float32 {
             scales.output = [quantized.value(step).scale]

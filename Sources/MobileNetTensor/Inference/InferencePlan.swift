@@ -91,10 +91,13 @@ final class InferencePlan {
     /// its other plans).
     let sharedConstants: InferenceConstants
     var pool = BufferPool()
-    /// The caller's NHWC batch and the caller's output; their buffers are set on every run.
+    /// The caller's NHWC batch and the caller's outputs (one per graph output); their buffers
+    /// are set on every run.
     let inputMemory: DNNLMemory
-    var outputMemory: DNNLMemory!
-    private(set) var outputShape: Shape = []
+    var outputMemories: [DNNLMemory] = []
+    /// The shape of each of the graph's ``InferenceGraph/outputs``: NHWC, or `[N, C]` after a linear step.
+    private(set) var outputShapes: [Shape] = []
+    var outputShape: Shape { outputShapes[0] }
     /// The scratch space primitives ask for, one buffer the plan owns for all of them (oneDNN's
     /// own is shared between threads).
     private var scratchpad: TensorStorage?
@@ -158,9 +161,11 @@ final class InferencePlan {
             }
         }
         compilingStep = nil
-        let flat: Bool
-        if case .linear = graph.steps[graph.output.index] { flat = true } else { flat = false }
-        outputShape = try compileOutput(placements[graph.output.index]!, step: graph.output.index, flat: flat)
+        for output in graph.outputs {
+            let flat: Bool
+            if case .linear = graph.steps[output.index] { flat = true } else { flat = false }
+            outputShapes.append(try compileOutput(placements[output.index]!, step: output.index, flat: flat))
+        }
         try attachScratchpad()
     }
 
@@ -179,20 +184,28 @@ final class InferencePlan {
         }
     }
 
-    func run(_ input: Tensor) throws -> Tensor {
-        let output = Tensor(uninitializedShape: outputShape)
-        try run(input: input.storage.pointer, output: output.storage.pointer, on: DNNL.stream)
-        return output
+    func run(_ input: Tensor) throws -> [Tensor] {
+        let outputs = outputShapes.map { Tensor(uninitializedShape: $0) }
+        try run(input: input.storage.pointer, outputs: outputs.map(\.storage.pointer), on: DNNL.stream)
+        return outputs
     }
 
-    /// Runs the plan from the NHWC batch at `input` into `output` (``outputShape``).
-    func run(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, on stream: dnnl_stream_t) throws {
-        try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
-        try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
+    /// Runs the plan from the NHWC batch at `input` into `outputs` (one of each of ``outputShapes``).
+    func run(input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>], on stream: dnnl_stream_t) throws {
+        try setBuffers(input: input, outputs: outputs)
         for execution in executions {
             try execution.submit(on: stream)
         }
         try DNNL.wait(stream, "inference")
+    }
+
+    /// Points the edge memories at the caller's buffers.
+    func setBuffers(input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>]) throws {
+        precondition(outputs.count == outputMemories.count, "one buffer per output")
+        try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
+        for (memory, output) in zip(outputMemories, outputs) {
+            try memory.setBuffer(UnsafeMutableRawPointer(output))
+        }
     }
 
     // MARK: Memory objects

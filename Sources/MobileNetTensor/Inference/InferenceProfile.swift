@@ -68,13 +68,12 @@ public struct InferenceProfile: Sendable {
 }
 
 extension InferencePlan {
-    /// Runs the plan like ``run(input:output:on:)`` but waits for the stream after every
+    /// Runs the plan like ``run(input:outputs:on:)`` but waits for the stream after every
     /// step and adds each step's nanoseconds to `times[step]`.
     func runProfiled(
-        input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, on stream: dnnl_stream_t, times: UnsafeMutablePointer<UInt64>
+        input: UnsafePointer<Float>, outputs: [UnsafeMutablePointer<Float>], on stream: dnnl_stream_t, times: UnsafeMutablePointer<UInt64>
     ) throws {
-        try inputMemory.setBuffer(UnsafeMutableRawPointer(mutating: input))
-        try outputMemory.setBuffer(UnsafeMutableRawPointer(output))
+        try setBuffers(input: input, outputs: outputs)
         for (index, execution) in executions.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
             try execution.submit(on: stream)

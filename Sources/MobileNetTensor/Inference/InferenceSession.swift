@@ -64,9 +64,16 @@ public final class InferenceSession: @unchecked Sendable {
     /// The quantization the session runs, nil in fp32.
     public var quantization: GraphQuantization? { quantized?.quantization }
 
-    /// Runs the graph on an NHWC batch; compiles on the first call with a new shape. Uses the
-    /// process-wide ``CPUEngine/threadCount``, whichever thread calls.
+    /// Runs the graph on an NHWC batch and returns its output (the first of several, see
+    /// ``runOutputs(_:)``); compiles on the first call with a new shape. Uses the process-wide
+    /// ``CPUEngine/threadCount``, whichever thread calls.
     public func run(_ input: Tensor) throws -> Tensor {
+        try runOutputs(input)[0]
+    }
+
+    /// Runs the graph on an NHWC batch and returns each of its ``InferenceGraph/outputs``, in
+    /// order, as ``run(_:)`` runs it.
+    public func runOutputs(_ input: Tensor) throws -> [Tensor] {
         try serialized {
             let workers = min(input.shape.rank == 4 ? input.shape[0] : 1, CPUEngine.threadCount)
             if parallelism == .acrossImages, workers > 1 {
@@ -79,7 +86,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// Runs the graph on `input` `warmup` times, then `iterations` times twice over, interleaved:
     /// normally (the end-to-end time) and with each step timed on its own (the stream waited
     /// for after every step). Returns the profile and the output of the last profiled run, which
-    /// equals ``run(_:)``'s.
+    /// equals ``run(_:)``'s (the first output).
     ///
     /// With ``BatchParallelism/acrossImages`` the steps are those of one worker's plan, and a
     /// step's time is its time summed over all tasks of the run divided by the number of workers.
@@ -101,12 +108,13 @@ public final class InferenceSession: @unchecked Sendable {
             defer { times.deallocate() }
             func runOnce(timed: Bool) throws -> Tensor {
                 if acrossImages {
-                    return try runAcrossImages(input, workers: workers, times: timed ? (times.baseAddress!, steps.count) : nil)
+                    return try runAcrossImages(input, workers: workers, times: timed ? (times.baseAddress!, steps.count) : nil)[0]
                 }
-                if !timed { return try described.run(input) }
-                let output = Tensor(uninitializedShape: described.outputShape)
-                try described.runProfiled(input: input.storage.pointer, output: output.storage.pointer, on: DNNL.stream, times: times.baseAddress!)
-                return output
+                if !timed { return try described.run(input)[0] }
+                let outputs = described.outputShapes.map { Tensor(uninitializedShape: $0) }
+                try described.runProfiled(
+                    input: input.storage.pointer, outputs: outputs.map(\.storage.pointer), on: DNNL.stream, times: times.baseAddress!)
+                return outputs[0]
             }
             for _ in 0..<warmup { _ = try runOnce(timed: false) }
             var endToEnd: [Double] = [], profiled: [Double] = []
@@ -191,7 +199,7 @@ public final class InferenceSession: @unchecked Sendable {
     /// `workers` threads each take the next few images and run them through plans of their own.
     /// With `times`, each worker adds its steps' nanoseconds to its own row of `stride` counters
     /// (tasks whose plan has another number of steps, a smaller last one, are not timed).
-    private func runAcrossImages(_ input: Tensor, workers: Int, times: (UnsafeMutablePointer<UInt64>, stride: Int)?) throws -> Tensor {
+    private func runAcrossImages(_ input: Tensor, workers: Int, times: (UnsafeMutablePointer<UInt64>, stride: Int)?) throws -> [Tensor] {
         let (batch, height, width, channels) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3])
         let perTask = Self.imagesPerTask(batch: batch, workers: workers, height: height, width: width)
         // Plans by images per task: `perTask`, and the smaller last task when it does not divide the batch.
@@ -199,12 +207,13 @@ public final class InferenceSession: @unchecked Sendable {
         for size in Set([perTask, batch % perTask]) where size > 0 {
             plansBySize[size] = try workerPlans(for: [size, height, width, channels], workers: workers)
         }
-        let taskOutput = plansBySize[perTask]![0].plan.outputShape
-        let outputRow = taskOutput.elementCount / perTask
-        let output = Tensor(uninitializedShape: Shape([batch] + taskOutput.dimensions.dropFirst()))
+        // Each output's elements per image, and the whole batch's outputs.
+        let taskOutputs = plansBySize[perTask]![0].plan.outputShapes
+        let outputRows = taskOutputs.map { $0.elementCount / perTask }
+        let outputs = taskOutputs.map { Tensor(uninitializedShape: Shape([batch] + $0.dimensions.dropFirst())) }
         let inputRow = height * width * channels
         nonisolated(unsafe) let source = UnsafePointer(input.storage.pointer)
-        nonisolated(unsafe) let destination = output.storage.pointer
+        nonisolated(unsafe) let destinations = outputs.map(\.storage.pointer)
         nonisolated(unsafe) let plans = plansBySize
         nonisolated(unsafe) let timing = times
         let tasks = (batch + perTask - 1) / perTask
@@ -221,13 +230,14 @@ public final class InferenceSession: @unchecked Sendable {
                 guard task < tasks else { return }
                 let first = task * perTask
                 let (plan, stream) = plans[min(perTask, batch - first)]![worker]
+                let taskDestinations = zip(destinations, outputRows).map { $0 + first * $1 }
                 do {
                     if let (counters, stride) = timing, plan.executions.count == stride {
                         try plan.runProfiled(
-                            input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream,
+                            input: source + first * inputRow, outputs: taskDestinations, on: stream.stream,
                             times: counters + worker * stride)
                     } else {
-                        try plan.run(input: source + first * inputRow, output: destination + first * outputRow, on: stream.stream)
+                        try plan.run(input: source + first * inputRow, outputs: taskDestinations, on: stream.stream)
                     }
                 } catch {
                     failure.withLock { $0 = $0 ?? error }
@@ -236,6 +246,6 @@ public final class InferenceSession: @unchecked Sendable {
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        return output
+        return outputs
     }
 }
