@@ -256,9 +256,13 @@ struct Bench: ParsableCommand {
         var latencyMsMin: Double
         var imagesPerSecond: Double
         var peakRssMb: Double
+        /// Detection only: the median milliseconds of each part of a batch's work (`transform`,
+        /// `network`, `postprocess`), timed one after another in every iteration.
+        var partsMsP50: [String: Double]? = nil
 
         enum CodingKeys: String, CodingKey {
             case mode, variant, width, resolution, batch, threads, parallelism, precision, iterations
+            case partsMsP50 = "parts_ms_p50"
             case instructionSet = "instruction_set", isa
             case latencyMsP50 = "latency_ms_p50", latencyMsP90 = "latency_ms_p90", latencyMsMin = "latency_ms_min"
             case imagesPerSecond = "images_per_second", peakRssMb = "peak_rss_mb"

@@ -46,6 +46,28 @@ final class NonMaximumSuppressionTests: XCTestCase {
         }
     }
 
+    /// The post-processor's selection (threshold, top-k per class, per-class NMS, at most N),
+    /// fast against reference, on crowded boxes with probabilities that tie within and across
+    /// classes, exactly 0 included, with limits that cut (top-k 40, 60 detections) and that do not.
+    func testFastSelectionEqualsReference() {
+        var generator = SplitMix64(seed: 56)
+        for trial in 0..<12 {
+            let anchors = 100 + trial * 40, classes = 2 + trial % 5
+            let boxes = (0..<anchors).map { _ -> BoundingBox in
+                let x = Float.random(in: 0...200, using: &generator), y = Float.random(in: 0...200, using: &generator)
+                return BoundingBox(x1: x, y1: y, x2: x + Float.random(in: 0...60, using: &generator), y2: y + Float.random(in: 1...60, using: &generator))
+            }
+            let probabilities = (0..<(anchors * classes)).map { _ in Float(Int.random(in: 0..<25, using: &generator)) / 24 }
+            for (topK, limit, threshold) in [(40, 60, Float(0.001)), (300, 300, 0), (300, 300, 0.5)] {
+                let postprocessor = SSDPostprocessor(scoreThreshold: threshold, detectionsPerImage: limit, topKCandidates: topK)
+                let fast = postprocessor.select(boxes: boxes, probabilities: probabilities, classes: classes)
+                let reference = postprocessor.select(boxes: boxes, probabilities: probabilities, classes: classes, reference: true)
+                XCTAssertFalse(reference.isEmpty)
+                XCTAssertEqual(fast, reference, "trial \(trial), top \(topK), at most \(limit), threshold \(threshold)")
+            }
+        }
+    }
+
     func testBoxCodingRoundTrips() {
         let coder = BoxCoder()
         let anchor = BoundingBox(x1: 10, y1: 20, x2: 50, y2: 40)

@@ -3,36 +3,49 @@
 /// greater). Scores that tie are taken in index order.
 ///
 /// Two implementations with the same output: ``keep(boxes:scores:iouThreshold:)`` precomputes the
-/// areas, works on flat coordinate arrays and skips a pair as soon as the boxes' x extents do not
-/// overlap; ``referenceKeep(boxes:scores:iouThreshold:)`` is the definition, one IoU at a time,
+/// areas and compares each kept box with all later ones in a loop without branches over flat
+/// coordinate arrays (``keep(orderedBoxes:iouThreshold:)`` is that loop, for boxes already in order); ``referenceKeep(boxes:scores:iouThreshold:)`` is the definition, one IoU at a time,
 /// for tests and readers.
 public enum NonMaximumSuppression {
     /// Indices of the boxes kept, by descending score.
     public static func keep(boxes: [BoundingBox], scores: [Float], iouThreshold: Float) -> [Int] {
         precondition(boxes.count == scores.count, "one score per box")
-        precondition(iouThreshold >= 0, "an IoU threshold is at least 0")
         let order = descendingOrder(scores)
-        let count = order.count
-        // Coordinates in visiting order, so that the inner loop reads memory in sequence.
+        return keep(orderedBoxes: order.map { boxes[$0] }, iouThreshold: iouThreshold).map { order[$0] }
+    }
+
+    /// Positions of the boxes kept among `orderedBoxes`, boxes already in visiting order (by
+    /// descending score, ties by index), ascending.
+    public static func keep(orderedBoxes boxes: [BoundingBox], iouThreshold: Float) -> [Int] {
+        precondition(iouThreshold >= 0, "an IoU threshold is at least 0")
+        let count = boxes.count
+        // Flat coordinates, so that the inner loop reads memory in sequence.
         var x1 = [Float](), y1 = [Float](), x2 = [Float](), y2 = [Float](), area = [Float]()
-        for index in order {
-            let box = boxes[index]
+        for box in boxes {
             x1.append(box.x1); y1.append(box.y1); x2.append(box.x2); y2.append(box.y2)
             area.append((box.x2 - box.x1) * (box.y2 - box.y1))
         }
-        var suppressed = [Bool](repeating: false, count: count)
+        var suppressed = [UInt8](repeating: 0, count: count)
         var kept: [Int] = []
-        for i in 0..<count where !suppressed[i] {
-            kept.append(order[i])
-            for j in (i + 1)..<count where !suppressed[j] {
-                let width = min(x2[i], x2[j]) - max(x1[i], x1[j])
-                if !(width > 0) { continue }  // no overlap: IoU 0, never above a threshold ≥ 0
-                let height = min(y2[i], y2[j]) - max(y1[i], y1[j])
-                if !(height > 0) { continue }
-                let overlap = width * height
-                if overlap / (area[i] + area[j] - overlap) > iouThreshold { suppressed[j] = true }
+        x1.withUnsafeBufferPointer { x1 in y1.withUnsafeBufferPointer { y1 in
+        x2.withUnsafeBufferPointer { x2 in y2.withUnsafeBufferPointer { y2 in
+        area.withUnsafeBufferPointer { area in suppressed.withUnsafeMutableBufferPointer { suppressed in
+            for i in 0..<count where suppressed[i] == 0 {
+                kept.append(i)
+                let (left, top, right, bottom, size) = (x1[i], y1[i], x2[i], y2[i], area[i])
+                // Without branches, so that it runs several boxes at a time: a pair that does not
+                // overlap has intersection 0 and IoU 0 (or NaN for two empty boxes), never above
+                // a threshold ≥ 0; a box already suppressed is marked again.
+                for j in (i + 1)..<count {
+                    let width = max(min(right, x2[j]) - max(left, x1[j]), 0)
+                    let height = max(min(bottom, y2[j]) - max(top, y1[j]), 0)
+                    let overlap = width * height
+                    suppressed[j] |= overlap / (size + area[j] - overlap) > iouThreshold ? 1 : 0
+                }
             }
-        }
+        } }
+        } }
+        } }
         return kept
     }
 

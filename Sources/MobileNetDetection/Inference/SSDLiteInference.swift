@@ -68,9 +68,13 @@ public final class SSDLiteInference: @unchecked Sendable {
     /// transform and post-processing.
     public func detect(_ images: [RGBImage]) throws -> [[Detection]] {
         guard !images.isEmpty else { return [] }
-        let outputs = try headOutputs(detector.transform.batch(images))
+        return try postprocess(headOutputs(detector.transform.batch(images)), originalSizes: images.map { ($0.width, $0.height) })
+    }
+
+    /// The detector's post-processing of ``headOutputs(_:)`` for pictures of `originalSizes`
+    /// (width, height), boxes in their pixels.
+    public func postprocess(_ outputs: SSDHeadOutputs, originalSizes: [(width: Int, height: Int)]) throws -> [[Detection]] {
         let side = detector.configuration.resolution
-        return try detector.postprocessor.detections(
-            outputs, anchors: anchors, inputSize: (side, side), originalSizes: images.map { ($0.width, $0.height) })
+        return try detector.postprocessor.detections(outputs, anchors: anchors, inputSize: (side, side), originalSizes: originalSizes)
     }
 }
