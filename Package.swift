@@ -79,11 +79,14 @@ let package = Package(
         // Object detection: the SSDLite detector on MobileNetV3, its anchors, box coding, NMS and
         // loss; COCO-format data, the Fashion-MNIST scenes, and COCO's evaluation.
         .target(name: "MobileNetDetection", dependencies: ["MobileNetModels", "MobileNetData", "MobileNetTraining"]),
+        // Semantic segmentation: LR-ASPP on a dilated MobileNetV3, per-pixel training and the
+        // confusion-matrix metrics; the Fashion-MNIST scenes' masks and the VOC layout.
+        .target(name: "MobileNetSegmentation", dependencies: ["MobileNetDetection"]),
         .target(
             name: "MobileNet",
             dependencies: [
                 "MobileNetTensor", "MobileNetNN", "MobileNetModels", "MobileNetIO", "MobileNetData", "MobileNetPretrained",
-                "MobileNetTraining", "MobileNetQuantization", "MobileNetExport", "MobileNetDetection",
+                "MobileNetTraining", "MobileNetQuantization", "MobileNetExport", "MobileNetDetection", "MobileNetSegmentation",
             ]
         ),
         .executableTarget(
@@ -105,6 +108,10 @@ let package = Package(
         .testTarget(name: "MobileNetTrainingTests", dependencies: ["MobileNetTraining", "MobileNetTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "MobileNetDetectionTests", dependencies: ["MobileNetDetection", "MobileNetTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "MobileNetSegmentationTests", dependencies: ["MobileNetSegmentation", "MobileNetTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
