@@ -45,6 +45,39 @@ public struct ConfusionMatrix: Hashable, Sendable, Codable {
         for (actual, predicted) in zip(labels, predictions) { add(actual: actual, predicted: predicted) }
     }
 
+    /// Records a class map's pixels, label by label (a segmenter's prediction against its
+    /// mask), as torchvision's segmentation reference counts them: a pixel whose true label is
+    /// outside the classes (the ignored 255) is left out.
+    public mutating func add<Truth: Collection, Predicted: Collection>(truth: Truth, predicted: Predicted)
+    where Truth.Element == UInt8, Predicted.Element == UInt8 {
+        precondition(truth.count == predicted.count, "one prediction per pixel")
+        let classes = classCount
+        counts.withUnsafeMutableBufferPointer { counts in
+            for (t, p) in zip(truth, predicted) where Int(t) < classes {
+                precondition(Int(p) < classes, "prediction \(p) outside 0..<\(classes)")
+                counts[Int(t) * classes + Int(p)] += 1
+            }
+        }
+    }
+
+    /// Each class's intersection over union (its diagonal count over its row and column
+    /// together); nil for a class neither present nor predicted.
+    public var intersectionOverUnion: [Double?] {
+        (0..<classCount).map { k in
+            let truth = (0..<classCount).reduce(0) { $0 + self[k, $1] }
+            let predicted = (0..<classCount).reduce(0) { $0 + self[$1, k] }
+            let union = truth + predicted - self[k, k]
+            return union == 0 ? nil : Double(self[k, k]) / Double(union)
+        }
+    }
+
+    /// The mean of the classes' IoU over the classes that occur (torchvision's reference
+    /// averages all and gives NaN when one never occurs; with every class present they agree).
+    public var meanIntersectionOverUnion: Double {
+        let present = intersectionOverUnion.compactMap { $0 }
+        return present.isEmpty ? 0 : present.reduce(0, +) / Double(present.count)
+    }
+
     /// Adds another matrix's counts (e.g. one per batch, or per thread).
     public mutating func merge(_ other: ConfusionMatrix) {
         precondition(other.classCount == classCount, "merging confusion matrices of \(other.classCount) and \(classCount) classes")

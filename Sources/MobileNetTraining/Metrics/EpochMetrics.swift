@@ -25,15 +25,21 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
     public var averagePrecision: Double?
     public var averagePrecision50: Double?
     public var averagePrecision75: Double?
+    /// A segmenter's mean IoU over the classes on the held-out data (nil otherwise); its
+    /// accuracies are pixel accuracies.
+    public var meanIoU: Double?
 
     /// Whether the epoch is a detector's (it carries average precision).
     public var isDetection: Bool { averagePrecision50 != nil }
+    /// Whether the epoch is a segmenter's (it carries a mean IoU).
+    public var isSegmentation: Bool { meanIoU != nil }
 
     public init(
         epoch: Int, trainLoss: Double, trainAccuracy: Double, validationLoss: Double? = nil, validationAccuracy: Double? = nil,
         learningRate: Double, seconds: Double, imagesPerSecond: Double,
         averageValidationLoss: Double? = nil, averageValidationAccuracy: Double? = nil,
-        averagePrecision: Double? = nil, averagePrecision50: Double? = nil, averagePrecision75: Double? = nil
+        averagePrecision: Double? = nil, averagePrecision50: Double? = nil, averagePrecision75: Double? = nil,
+        meanIoU: Double? = nil
     ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -48,5 +54,6 @@ public struct EpochMetrics: Hashable, Sendable, Codable {
         self.averagePrecision = averagePrecision
         self.averagePrecision50 = averagePrecision50
         self.averagePrecision75 = averagePrecision75
+        self.meanIoU = meanIoU
     }
 }

@@ -12,18 +12,21 @@ import MobileNetIO
 ///
 /// An epoch without validation leaves its `val_` fields empty, a run without a weight average
 /// (`--ema`) its `ema_` fields. A detector's file (``detectionHeader``) adds the COCO average
-/// precision of the held-out data, `ap,ap50,ap75`; its accuracies are those of the matched anchors. Numbers are written with Swift's
+/// precision of the held-out data, `ap,ap50,ap75`; its accuracies are those of the matched anchors.
+/// A segmenter's (``segmentationHeader``) adds `mean_iou`; its accuracies are pixel accuracies. Numbers are written with Swift's
 /// shortest round-trip formatting, so reading the file back gives the same values.
 public enum MetricsLog {
     public static let header =
         "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,ema_val_loss,ema_val_accuracy"
     /// The header of a detector's file.
     public static let detectionHeader = header + ",ap,ap50,ap75"
+    /// The header of a segmenter's file.
+    public static let segmentationHeader = header + ",mean_iou"
 
     /// The CSV text of `records`.
     public static func csv(_ records: [EpochMetrics]) -> String {
-        let detection = records.contains(where: \.isDetection)
-        var lines = [detection ? detectionHeader : header]
+        let detection = records.contains(where: \.isDetection), segmentation = records.contains(where: \.isSegmentation)
+        var lines = [detection ? detectionHeader : segmentation ? segmentationHeader : header]
         for record in records {
             var fields: [String] = [
                 String(record.epoch), String(record.trainLoss), String(record.trainAccuracy),
@@ -33,6 +36,8 @@ public enum MetricsLog {
             ]
             if detection {
                 fields += [record.averagePrecision, record.averagePrecision50, record.averagePrecision75].map { $0.map { String($0) } ?? "" }
+            } else if segmentation {
+                fields.append(record.meanIoU.map { String($0) } ?? "")
             }
             lines.append(fields.joined(separator: ","))
         }
@@ -57,10 +62,12 @@ public enum MetricsLog {
         }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
         let detection = lines.first.map(String.init) == detectionHeader
-        guard detection || lines.first.map(String.init) == header else {
-            throw MetricsFileError(path: url.path, line: 1, problem: "expected the header \(header) (with ,ap,ap50,ap75 for a detector)")
+        let segmentation = lines.first.map(String.init) == segmentationHeader
+        guard detection || segmentation || lines.first.map(String.init) == header else {
+            throw MetricsFileError(
+                path: url.path, line: 1, problem: "expected the header \(header) (with ,ap,ap50,ap75 for a detector, ,mean_iou for a segmenter)")
         }
-        let fieldCount = detection ? 13 : 10
+        let fieldCount = detection ? 13 : segmentation ? 11 : 10
         return try lines.dropFirst().enumerated().map { offset, line in
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let lineNumber = offset + 2
@@ -79,7 +86,8 @@ public enum MetricsLog {
                 validationAccuracy: try optionalNumber(4), learningRate: try number(5), seconds: try number(6),
                 imagesPerSecond: try number(7), averageValidationLoss: try optionalNumber(8),
                 averageValidationAccuracy: try optionalNumber(9), averagePrecision: detection ? try optionalNumber(10) : nil,
-                averagePrecision50: detection ? try optionalNumber(11) : nil, averagePrecision75: detection ? try optionalNumber(12) : nil)
+                averagePrecision50: detection ? try optionalNumber(11) : nil, averagePrecision75: detection ? try optionalNumber(12) : nil,
+                meanIoU: segmentation ? try optionalNumber(10) : nil)
         }
     }
 }

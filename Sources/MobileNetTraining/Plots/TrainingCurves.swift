@@ -22,11 +22,12 @@ public enum TrainingCurves {
         let epochs = records.map { Double($0.epoch) }
         panel(&canvas, origin: (60, 50), size: (panelWidth - 50, panelHeight - 40), name: "loss", epochs: epochs,
               train: records.map(\.trainLoss), validation: records.map { $0.validationLoss ?? .nan }, percent: false)
-        let detection = records.contains(where: \.isDetection)
+        let detection = records.contains(where: \.isDetection), segmentation = records.contains(where: \.isSegmentation)
         panel(&canvas, origin: (panelWidth + 90, 50), size: (panelWidth - 50, panelHeight - 40),
-              name: detection ? "anchor accuracy, validation AP50 (%)" : "accuracy (%)",
+              name: detection ? "anchor accuracy, validation AP50 (%)" : segmentation ? "pixel accuracy, validation mean IoU (%)" : "accuracy (%)",
               epochs: epochs, train: records.map { $0.trainAccuracy * 100 },
-              validation: records.map { ((detection ? $0.averagePrecision50 : $0.validationAccuracy) ?? .nan) * 100 }, percent: true)
+              validation: records.map { ((detection ? $0.averagePrecision50 : segmentation ? $0.meanIoU : $0.validationAccuracy) ?? .nan) * 100 },
+              percent: true)
         // The legend, once for both panels.
         let legendY = panelHeight + 80
         canvas.line(from: (canvas.width / 2 - 150, legendY), to: (canvas.width / 2 - 120, legendY), stroke: trainColor, width: 2)
@@ -38,6 +39,7 @@ public enum TrainingCurves {
                 + (last.validationAccuracy.map { ", validation accuracy \(String(format: "%.2f", $0 * 100)) %" } ?? "")
                 + (last.averagePrecision50.map { ", validation AP50 \(String(format: "%.1f", $0 * 100)) %" } ?? "")
                 + (last.averagePrecision.map { ", AP \(String(format: "%.1f", $0 * 100)) %" } ?? "")
+                + (last.meanIoU.map { ", mean IoU \(String(format: "%.1f", $0 * 100)) %" } ?? "")
             canvas.text(summary, at: (canvas.width / 2, legendY + 24), size: 11, anchor: .middle, fill: "#555")
         }
         return canvas.document
