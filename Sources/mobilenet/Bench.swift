@@ -80,6 +80,7 @@ struct Bench: ParsableCommand {
     private var effectivePrecision: Precision { quantizedModel == nil ? precision : .int8 }
 
     func validate() throws {
+        if task == .segmentation { throw ValidationError("--task segmentation: bench times classification and detection so far") }
         if task == .detection {
             for (flag, given) in [("--train", train), ("--profile", profile), ("--model", quantizedModel != nil), ("--precision", precision != .fp32)]
             where given {

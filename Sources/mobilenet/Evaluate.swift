@@ -8,7 +8,7 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a training checkpoint or an int8 model file: accuracy, per-class accuracy, confusion matrix (also as a picture).")
 
-    @Option(name: .long, help: "classification, or detection (a run of train --task detection, or a torchvision-keyed SSDLite .pth).")
+    @Option(name: .long, help: "classification, detection or segmentation (a run of train --task detection/segmentation, or a torchvision-keyed .pth).")
     var task: Task = .classification
 
     @Option(name: .long, help: "A run folder (its latest checkpoint), a checkpoint's .json or its .safetensors.")
@@ -17,13 +17,13 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "An int8 model file (mobilenet quantize) to evaluate instead of a checkpoint.")
     var model: String?
 
-    @Option(name: .long, help: "fashion-mnist, or the folder of pictures the run trained on; for detection fashion-mnist-scenes or coco:DIR.")
+    @Option(name: .long, help: "fashion-mnist, or the folder of pictures the run trained on; for detection fashion-mnist-scenes or coco:DIR; for segmentation fashion-mnist-scenes or voc:DIR.")
     var dataset: String
 
-    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: how many test scenes (those the run tested on).")
+    @Option(name: .long, help: "--task detection or segmentation on fashion-mnist-scenes: how many test scenes (those the run tested on).")
     var scenes: Int = 1_000
 
-    @Option(name: .long, help: "--task detection: the first N pictures only.")
+    @Option(name: .long, help: "--task detection or segmentation: the first N pictures only.")
     var limit: Int?
 
     @Option(name: .long, help: "fashion-mnist: test or train; a folder: validation, train or all.")
@@ -39,7 +39,7 @@ struct Evaluate: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if task == .detection {
+        if task != .classification {
             guard model == nil, !ema else { throw ValidationError("--model and --ema apply to --task classification only") }
             try FlagChecks.require("--scenes", scenes, in: 1...1_000_000)
             if let limit { try FlagChecks.require("--limit", limit, atLeast: 1) }
@@ -86,6 +86,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         if task == .detection { return try runDetection() }
+        if task == .segmentation { return try runSegmentation() }
         let subject = try subject()
         try FlagChecks.batch(batchSize, flag: "--batch-size", resolution: subject.resolution)
         let classes = subject.classes

@@ -8,15 +8,15 @@ struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a model's layers, output shapes, parameter and multiply-add counts.")
 
-    @Option(name: .long, help: "classification, or detection (SSDLite on the MobileNetV3 --variant, default v3-large).")
+    @Option(name: .long, help: "classification, detection (SSDLite) or segmentation (LR-ASPP), the last two on the MobileNetV3 --variant, default v3-large.")
     var task: Task = .classification
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, 320 for detection).")
+    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, 320 for detection, 512 for segmentation).")
     var givenResolution: Int?
 
-    var resolution: Int { givenResolution ?? (task == .detection ? 320 : 224) }
+    var resolution: Int { givenResolution ?? (task == .detection ? 320 : task == .segmentation ? 512 : 224) }
 
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
@@ -44,6 +44,20 @@ struct Info: ParsableCommand {
                                                                      classCount: configuration.classCount),
                 resolution: resolution) { try detector($0) }
             if !json { print("\(configuration): \(detector.anchors.count) default boxes") }
+        } else if task == .segmentation {
+            let configuration = LRASPPConfiguration(
+                backbone: try model.detectorBackbone(model: "LR-ASPP"), widthMultiplier: model.width, classCount: model.givenClasses ?? 21)
+            let segmenter: LRASPP
+            do {
+                segmenter = try LRASPP(configuration, seed: nil)
+            } catch let error as ModelError {
+                throw ValidationError("\(error)")
+            }
+            summary = try ModelSummary(
+                tracing: segmenter, configuration: ModelConfiguration(configuration.backbone, widthMultiplier: configuration.widthMultiplier,
+                                                                      classCount: configuration.classCount),
+                resolution: resolution) { try segmenter($0) }
+            if !json { print("\(configuration) at \(resolution)x\(resolution)") }
         } else {
             let classifier = try makeModel(model.modelConfiguration, seed: nil)
             summary = try ModelSummary(model: classifier, resolution: resolution)

@@ -8,7 +8,7 @@ struct MobileNetCommand: ParsableCommand {
         commandName: "mobilenet",
         abstract: "MobileNet V1, V2 and V3 in Swift: inspect, run and measure the models.",
         subcommands: [
-            Info.self, Classify.self, Detect.self, Convert.self, Bench.self, Train.self, Evaluate.self, Quantize.self, Export.self,
+            Info.self, Classify.self, Detect.self, Segment.self, Convert.self, Bench.self, Train.self, Evaluate.self, Quantize.self, Export.self,
         ]
     )
 
@@ -50,17 +50,18 @@ struct ModelOptions: ParsableArguments {
     /// The family asked for, or a classifier's v2.
     var variant: Architecture { givenVariant ?? .v2 }
 
-    /// The detector's backbone: the MobileNetV3 asked for, v3-large if none.
+    /// The detector's (or segmenter's) backbone: the MobileNetV3 asked for, v3-large if none.
     ///
     /// - Throws: `ValidationError` naming `--variant` for v1 or v2 (SSDLite is built on V3).
-    func detectorBackbone() throws -> Architecture {
-        try Self.detectorBackbone(givenVariant)
+    func detectorBackbone(model: String = "SSDLite") throws -> Architecture {
+        try Self.detectorBackbone(givenVariant, model: model)
     }
 
-    static func detectorBackbone(_ variant: Architecture?) throws -> Architecture {
+    /// The MobileNetV3 a detector or segmenter (`model`, for the message) is built on.
+    static func detectorBackbone(_ variant: Architecture?, model: String = "SSDLite") throws -> Architecture {
         guard let variant else { return .v3Large }
         guard variant == .v3Large || variant == .v3Small else {
-            throw ValidationError("--variant: SSDLite takes a MobileNetV3 backbone (v3-large or v3-small), got \(variant)")
+            throw ValidationError("--variant: \(model) takes a MobileNetV3 backbone (v3-large or v3-small), got \(variant)")
         }
         return variant
     }
@@ -68,7 +69,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
 
-    @Option(name: .customLong("classes"), help: "The number of classes, at most \(ModelConfiguration.maximumClassCount) (default: 1000; 91 for a detector, background included).")
+    @Option(name: .customLong("classes"), help: "The number of classes, at most \(ModelConfiguration.maximumClassCount) (default: 1000; 91 for a detector, 21 for a segmenter, background included).")
     var givenClasses: Int?
 
     /// The class count asked for, or a classifier's 1000.

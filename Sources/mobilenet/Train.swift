@@ -33,32 +33,36 @@ struct Train: ParsableCommand {
     /// The exit status of a run stopped by SIGINT or SIGTERM.
     static let stoppedStatus = StopSignals.exitStatus
 
-    @Option(name: .long, help: "classification, or detection (SSDLite on MobileNetV3).")
+    @Option(name: .long, help: "classification, detection (SSDLite on MobileNetV3) or segmentation (LR-ASPP on MobileNetV3).")
     var task: Task = .classification
 
     @Option(name: .long, help: """
         fashion-mnist, or a folder with one sub-folder of pictures per class; for --task detection \
-        fashion-mnist-scenes, or coco:DIR (DIR/train and DIR/val, each an instances.json and images/).
+        fashion-mnist-scenes, or coco:DIR (DIR/train and DIR/val, each an instances.json and images/); for \
+        --task segmentation fashion-mnist-scenes, or voc:DIR (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/).
         """)
     var dataset: String
 
     @Option(name: .long, help: "The family: v1, v2, v3-large or v3-small (default: v2; v3-large for detection).")
     var variant: Architecture?
 
-    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: training scenes (from the training split).")
+    @Option(name: .long, help: "--task detection or segmentation on fashion-mnist-scenes: training scenes (from the training split).")
     var trainScenes: Int = 8_000
 
-    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: test scenes (from the test split).")
+    @Option(name: .long, help: "--task detection or segmentation on fashion-mnist-scenes: test scenes (from the test split).")
     var testScenes: Int = 1_000
 
-    @Option(name: .long, help: "--task detection on fashion-mnist-scenes: the side of the square canvas (garments an eighth to a half of it).")
+    @Option(name: .long, help: "--task detection or segmentation on fashion-mnist-scenes: the side of the square canvas (garments an eighth to a half of it).")
     var sceneCanvas: Int = 320
 
-    @Option(name: .long, help: "--task detection: evaluate each epoch on the first N test pictures only.")
+    @Option(name: .long, help: "--task detection or segmentation: evaluate each epoch on the first N test pictures only.")
     var evaluationLimit: Int?
 
     @Flag(name: .long, help: "--task detection: no brightness, contrast, saturation and hue jitter.")
     var noPhotometricDistortion = false
+
+    @Option(name: .long, help: "--task segmentation: the shorter side for evaluation and the centre of the training resize (default: --resolution, the crop).")
+    var baseSize: Int?
 
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
@@ -123,6 +127,9 @@ struct Train: ParsableCommand {
             if task == .detection {
                 try checkDetectionFlags()
                 try detectionConfiguration().validate()
+            } else if task == .segmentation {
+                try checkSegmentationFlags()
+                try segmentationConfiguration().validate()
             } else {
                 try checkClassificationFlags()
                 try configuration.validate()
@@ -156,6 +163,7 @@ struct Train: ParsableCommand {
     func run() throws {
         engine.apply()
         if task == .detection { return try runDetection() }
+        if task == .segmentation { return try runSegmentation() }
         let settings = configuration
 
         // From here on SIGINT and SIGTERM stop the run between steps, its files whole.

@@ -4,7 +4,7 @@ import MobileNet
 
 /// What `train`, `evaluate`, `info` and `bench` work on.
 enum Task: String, CaseIterable, ExpressibleByArgument {
-    case classification, detection
+    case classification, detection, segmentation
 }
 
 extension Train {
@@ -43,6 +43,7 @@ extension Train {
             throw ValidationError("\(flag) applies to --task classification only")
         }
         _ = try ModelOptions.detectorBackbone(variant)
+        if baseSize != nil { throw ValidationError("--base-size applies to --task segmentation only") }
     }
 
     /// And the detector's flags are refused in a classifier's run.
@@ -50,9 +51,10 @@ extension Train {
         let detectionOnly: [(String, Bool)] = [
             ("--train-scenes", trainScenes != 8_000), ("--test-scenes", testScenes != 1_000), ("--scene-canvas", sceneCanvas != 320),
             ("--evaluation-limit", evaluationLimit != nil), ("--no-photometric-distortion", noPhotometricDistortion),
+            ("--base-size", baseSize != nil),
         ]
         if let flag = detectionOnly.first(where: \.1)?.0 {
-            throw ValidationError("\(flag) applies to --task detection only")
+            throw ValidationError("\(flag) applies to --task detection or segmentation only")
         }
     }
 

@@ -39,17 +39,22 @@ extension CPUEngine {
         let g = outputGradient.storage.pointer
         inputGradient.withUnsafeMutableBufferPointer { dx in
             for n in 0..<batch {
-                let image = n * inputHeight * inputWidth * channels
+                let image = dx.baseAddress! + n * inputHeight * inputWidth * channels
                 for (row, r) in rows.enumerated() {
+                    let top = image + r.first * inputWidth * channels, bottom = image + r.second * inputWidth * channels
+                    let (h0, h1) = (1 - r.fraction, r.fraction)
                     for (column, c) in columns.enumerated() {
-                        let source = ((n * height + row) * width + column) * channels
-                        let corners = [
-                            (r.first, c.first, (1 - r.fraction) * (1 - c.fraction)), (r.first, c.second, (1 - r.fraction) * c.fraction),
-                            (r.second, c.first, r.fraction * (1 - c.fraction)), (r.second, c.second, r.fraction * c.fraction),
-                        ]
-                        for (y, x, weight) in corners where weight != 0 {
-                            let target = image + (y * inputWidth + x) * channels
-                            for k in 0..<channels { dx[target + k] += weight * g[source + k] }
+                        let source = g + ((n * height + row) * width + column) * channels
+                        let (left, right) = (c.first * channels, c.second * channels)
+                        // The four corners' weights, as the forward pass blends them; a zero
+                        // weight adds nothing.
+                        let (w00, w01, w10, w11) = (h0 * (1 - c.fraction), h0 * c.fraction, h1 * (1 - c.fraction), h1 * c.fraction)
+                        for k in 0..<channels {
+                            let value = source[k]
+                            top[left + k] += w00 * value
+                            top[right + k] += w01 * value
+                            bottom[left + k] += w10 * value
+                            bottom[right + k] += w11 * value
                         }
                     }
                 }
