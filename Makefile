@@ -32,7 +32,7 @@ AVX2_TESTS := \
 	MobileNetModelsTests.InferenceProfileTests MobileNetModelsTests.QuantizedModelTests MobileNetModelsTests.ONNXExportTests MobileNetModelsTests.TFLiteExportTests MobileNetCLITests.BenchCommandTests MobileNetCLITests.MachinePeakTests \
 	MobileNetTests.PretrainedParityTests MobileNetTests.QuantizedPretrainedTests MobileNetTests.ONNXPretrainedExportTests \
 	MobileNetTrainingTests.TrainingRunTests \
-	MobileNetDetectionTests.SSDLiteParityTests MobileNetDetectionTests.SSDLossTests \
+	MobileNetDetectionTests.SSDLiteParityTests MobileNetDetectionTests.SSDLossTests MobileNetSegmentationTests.LRASPPTests \
 	MobileNetCLITests.TrainCommandTests MobileNetCLITests.ClassifyCommandTests MobileNetCLITests.QuantizeCommandTests
 # The readers, the data loading (decoding threads), the tensor engine and the inference sessions
 # (worker threads), with the pretrained classifier on top of both.

@@ -182,4 +182,17 @@ final class BackwardParityTests: XCTestCase {
             XCTAssertEqual(a.maxAbsoluteDifference(b), 0, "\(kind)")
         }
     }
+
+    /// Bilinear resizing's backward (the spread of each output gradient over its four taps) on
+    /// both engines, upsampling to odd sizes and downsampling.
+    func testResizeBilinearBackward() throws {
+        for (shape, height, width) in [([2, 7, 5, 11], 28, 19), ([1, 28, 28, 3], 7, 9), ([1, 1, 1, 4], 5, 3)] {
+            let gradient = Tensor.uniform([shape[0], height, width, shape[3]], in: -1...1, using: &generator)
+            let input = Tensor.uniform(Shape(shape), in: -1...1, using: &generator)
+            try assertEnginesAgree("resizeBilinear \(shape) to \(height)x\(width)") { engine in
+                [try engine.resizeBilinear(input, height: height, width: width),
+                 try engine.resizeBilinearBackward(gradient, inputShape: Shape(shape))]
+            }
+        }
+    }
 }

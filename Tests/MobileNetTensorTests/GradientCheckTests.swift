@@ -113,6 +113,16 @@ final class GradientCheckTests: XCTestCase {
         try checkGradients("globalAveragePool", [random([2, 3, 5, 4])]) { x in try globalAveragePool(x[0]) }
     }
 
+    /// Bilinear resizing (align_corners=False) up, down, to odd sizes and from a single row: the
+    /// backward pass spreads each output's gradient over its four taps.
+    func testResizeBilinear() throws {
+        for (shape, height, width) in [([2, 3, 4, 3], 7, 9), ([1, 7, 5, 2], 3, 2), ([1, 1, 6, 4], 4, 5), ([2, 4, 4, 1], 4, 4)] {
+            try checkGradients("resizeBilinear \(shape) to \(height)x\(width)", [random(Shape(shape))]) { x in
+                try resizeBilinear(x[0], height: height, width: width)
+            }
+        }
+    }
+
     func testLinearReshapeAndLayout() throws {
         try checkGradients("linear", [random([3, 7]), random([4, 7]), random([4])]) { x in
             try linear(x[0], weight: x[1], bias: x[2])

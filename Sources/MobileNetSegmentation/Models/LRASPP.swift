@@ -29,12 +29,13 @@ public final class LRASPP: Module {
     public let lowIndex: Int
     public let highIndex: Int
 
-    /// torchvision's MobileNetV3 batch norms (ε 0.001, momentum 0.01).
+    /// torchvision's MobileNetV3 batch norms (ε 0.001, momentum ``LRASPPConfiguration/normMomentum``, 0.01 unless set).
     public init(_ configuration: LRASPPConfiguration) throws {
         try configuration.validate()
         self.configuration = configuration
         let network = MobileNetV3(
-            ModelConfiguration(configuration.backbone, widthMultiplier: configuration.widthMultiplier, classCount: 1), dilated: true)
+            ModelConfiguration(configuration.backbone, widthMultiplier: configuration.widthMultiplier, classCount: 1), dilated: true,
+            normMomentum: configuration.normMomentum)
         let layers = network.features.layers
         // torchvision's stage_indices: the stem, every block whose table row strides (dilated or
         // not), the last layer.

@@ -13,12 +13,20 @@ public struct LRASPPConfiguration: Hashable, Sendable, CustomStringConvertible {
     public var classCount: Int
     /// The channels of the head's inner branch: 128.
     public var innerChannels: Int
+    /// The backbone's batch-norm momentum: torchvision's MobileNetV3 0.01. Not part of the
+    /// structure (the weights load either way); a short run evaluates better with a larger one,
+    /// whose running statistics catch up with the weights sooner.
+    public var normMomentum: Float
 
-    public init(backbone: Architecture = .v3Large, widthMultiplier: Double = 1, classCount: Int = 21, innerChannels: Int = 128) {
+    public init(
+        backbone: Architecture = .v3Large, widthMultiplier: Double = 1, classCount: Int = 21, innerChannels: Int = 128,
+        normMomentum: Float = MobileNetV3.defaultNormMomentum
+    ) {
         self.backbone = backbone
         self.widthMultiplier = widthMultiplier
         self.classCount = classCount
         self.innerChannels = innerChannels
+        self.normMomentum = normMomentum
     }
 
     public var description: String {
@@ -39,6 +47,9 @@ public struct LRASPPConfiguration: Hashable, Sendable, CustomStringConvertible {
         }
         guard (2...255).contains(classCount) else {
             throw ModelError.invalidConfiguration("a segmenter needs 2...255 classes (background and the others; 255 marks ignored pixels), got \(classCount)")
+        }
+        guard normMomentum > 0, normMomentum <= 1 else {
+            throw ModelError.invalidConfiguration("the batch-norm momentum must be in (0, 1], got \(normMomentum)")
         }
         guard innerChannels >= 1 else {
             throw ModelError.invalidConfiguration("the head's inner channels must be at least 1, got \(innerChannels)")

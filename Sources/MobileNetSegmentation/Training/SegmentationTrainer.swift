@@ -47,7 +47,8 @@ public final class SegmentationTrainer {
         classNames = training.classNames
         model = try LRASPP(
             LRASPPConfiguration(
-                backbone: configuration.backbone, widthMultiplier: configuration.widthMultiplier, classCount: training.classNames.count),
+                backbone: configuration.backbone, widthMultiplier: configuration.widthMultiplier, classCount: training.classNames.count,
+                normMomentum: configuration.normMomentum),
             seed: configuration.seed)
         loader = try SegmentationBatchLoader(
             dataset: training.prefix(configuration.limit),

@@ -50,6 +50,8 @@ public struct SegmentationTrainingConfiguration: Hashable, Sendable {
     public var loaderThreads = 2
     /// The side of the scenes' square canvas (garments an eighth to a half of it).
     public var sceneCanvas = 320
+    /// The backbone's batch-norm momentum (``LRASPPConfiguration/normMomentum``).
+    public var normMomentum: Float = MobileNetV3.defaultNormMomentum
 
     public init(dataset: DatasetSource, resolution: Int = 320, epochs: Int, batchSize: Int) {
         self.dataset = dataset
@@ -73,7 +75,7 @@ public struct SegmentationTrainingConfiguration: Hashable, Sendable {
             "resolution": String(resolution), "base-size": String(effectiveBaseSize), "epochs": String(epochs),
             "batch-size": String(batchSize), "optimizer": optimizer.rawValue, "learning-rate": String(effectiveLearningRate),
             "weight-decay": String(weightDecay), "warmup-epochs": String(warmupEpochs), "limit": limit.map(String.init) ?? "all",
-            "seed": String(seed), "scene-canvas": String(sceneCanvas),
+            "seed": String(seed), "scene-canvas": String(sceneCanvas), "norm-momentum": String(normMomentum),
         ]
     }
 
