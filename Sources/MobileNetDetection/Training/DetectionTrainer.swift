@@ -27,7 +27,7 @@ public final class DetectionTrainer {
     private let test: any DetectionDataset
     private let anchors: [BoundingBox]
     private let title: String
-    private var savedCheckpoint: (url: URL, globalStep: Int, midEpoch: Bool)?
+    private var checkpoints: RunCheckpoints
     /// The last epoch's evaluation, for the caller's report and picture.
     public private(set) var lastEvaluation: DetectionEvaluation?
 
@@ -78,19 +78,10 @@ public final class DetectionTrainer {
         state = TrainingState(
             epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate, settings: runSettings)
         title = "\(detector.configuration) on \(configuration.dataset)"
-        if let existing {
-            let checkpoint = try TrainingCheckpoint.loadForResume(
-                from: existing, settings: configuration.settings, stepsPerEpoch: loader.batchesPerEpoch)
-            try checkpoint.restore(model: detector, optimizer: optimizer)
-            state = checkpoint.state
-            state.schedule = schedule
-            state.settings = runSettings
-            savedCheckpoint = (existing, state.globalStep, state.step > 0)
-            let removed = try RunFolder.removeStalePartialFiles(in: output)
-            if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
-        } else {
-            try RunFolder.prepareForNewRun(at: output)
-        }
+        checkpoints = RunCheckpoints(output: output)
+        try checkpoints.startOrResume(
+            existing: existing, model: detector, optimizer: optimizer, settings: configuration.settings,
+            stepsPerEpoch: loader.batchesPerEpoch, state: &state, warnings: warnings)
     }
 
     public var stepsPerEpoch: Int { loader.batchesPerEpoch }
@@ -173,7 +164,7 @@ public final class DetectionTrainer {
             state.running = nil
             try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
             try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
-            try save(name: "epoch-\(state.epoch)")
+            try checkpoints.save(model: detector, optimizer: optimizer, state: state)
             finished(metrics)
             if state.epoch < configuration.epochs, shouldStop() { throw try stop(running: nil) }
         }
@@ -181,20 +172,6 @@ public final class DetectionTrainer {
     }
 
     private func stop(running: RunningMetrics?) throws -> TrainingStopped {
-        if state.globalStep != savedCheckpoint?.globalStep {
-            state.running = running
-            try save(name: "epoch-\(state.epoch + 1)-step-\(state.step)")
-        }
-        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: savedCheckpoint?.url)
-    }
-
-    /// Saves the run as it stands and points `latest.json` at it; a mid-epoch snapshot it
-    /// supersedes is removed.
-    private func save(name: String) throws {
-        let url = try TrainingCheckpoint.save(model: detector, optimizer: optimizer, state: state, in: output, name: name)
-        if let previous = savedCheckpoint, previous.midEpoch, previous.url != url {
-            TrainingCheckpoint.remove(named: previous.url.deletingPathExtension().lastPathComponent, in: output)
-        }
-        savedCheckpoint = (url, state.globalStep, state.step > 0)
+        try checkpoints.stop(model: detector, optimizer: optimizer, state: &state, running: running, steps: stepsPerEpoch)
     }
 }

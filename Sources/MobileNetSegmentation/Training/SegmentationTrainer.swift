@@ -25,7 +25,7 @@ public final class SegmentationTrainer {
     private let loader: SegmentationBatchLoader
     private let test: any SegmentationDataset
     private let title: String
-    private var savedCheckpoint: (url: URL, globalStep: Int, midEpoch: Bool)?
+    private var checkpoints: RunCheckpoints
     /// The last epoch's evaluation, for the caller's report and picture.
     public private(set) var lastEvaluation: SegmentationEvaluation?
 
@@ -75,19 +75,10 @@ public final class SegmentationTrainer {
         state = TrainingState(
             epoch: 0, step: 0, globalStep: 0, seed: configuration.seed, schedule: schedule, learningRate: rate, settings: runSettings)
         title = "\(model.configuration) on \(configuration.dataset)"
-        if let existing {
-            let checkpoint = try TrainingCheckpoint.loadForResume(
-                from: existing, settings: configuration.settings, stepsPerEpoch: loader.batchesPerEpoch)
-            try checkpoint.restore(model: model, optimizer: optimizer)
-            state = checkpoint.state
-            state.schedule = schedule
-            state.settings = runSettings
-            savedCheckpoint = (existing, state.globalStep, state.step > 0)
-            let removed = try RunFolder.removeStalePartialFiles(in: output)
-            if !removed.isEmpty { warnings("removed \(removed.count) temporary file(s) of an interrupted write: \(removed.joined(separator: ", "))") }
-        } else {
-            try RunFolder.prepareForNewRun(at: output)
-        }
+        checkpoints = RunCheckpoints(output: output)
+        try checkpoints.startOrResume(
+            existing: existing, model: model, optimizer: optimizer, settings: configuration.settings,
+            stepsPerEpoch: loader.batchesPerEpoch, state: &state, warnings: warnings)
     }
 
     public var stepsPerEpoch: Int { loader.batchesPerEpoch }
@@ -175,7 +166,7 @@ public final class SegmentationTrainer {
             state.running = nil
             try MetricsLog.write(state.history, to: output.appendingPathComponent("metrics.csv"))
             try TrainingCurves.write(state.history, title: title, to: output.appendingPathComponent("curves.svg"))
-            try save(name: "epoch-\(state.epoch)")
+            try checkpoints.save(model: model, optimizer: optimizer, state: state)
             finished(metrics)
             if state.epoch < configuration.epochs, shouldStop() { throw try stop(running: nil) }
         }
@@ -183,20 +174,6 @@ public final class SegmentationTrainer {
     }
 
     private func stop(running: RunningMetrics?) throws -> TrainingStopped {
-        if state.globalStep != savedCheckpoint?.globalStep {
-            state.running = running
-            try save(name: "epoch-\(state.epoch + 1)-step-\(state.step)")
-        }
-        return TrainingStopped(epoch: state.epoch, step: state.step, steps: stepsPerEpoch, checkpoint: savedCheckpoint?.url)
-    }
-
-    /// Saves the run as it stands and points `latest.json` at it; a mid-epoch snapshot it
-    /// supersedes is removed.
-    private func save(name: String) throws {
-        let url = try TrainingCheckpoint.save(model: model, optimizer: optimizer, state: state, in: output, name: name)
-        if let previous = savedCheckpoint, previous.midEpoch, previous.url != url {
-            TrainingCheckpoint.remove(named: previous.url.deletingPathExtension().lastPathComponent, in: output)
-        }
-        savedCheckpoint = (url, state.globalStep, state.step > 0)
+        try checkpoints.stop(model: model, optimizer: optimizer, state: &state, running: running, steps: stepsPerEpoch)
     }
 }
