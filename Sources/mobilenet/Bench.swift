@@ -7,17 +7,17 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference latency and throughput (fused oneDNN path), or training steps with --train.")
 
-    @Option(name: .long, help: "classification, or detection (SSDLite: the network and its post-processing, from photos to boxes).")
+    @Option(name: .long, help: "classification, detection (SSDLite: from photos to boxes) or segmentation (LR-ASPP: from photos to class maps).")
     var task: Task = .classification
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, for detection the detector's).")
+    @Option(name: .customLong("resolution"), help: "The input resolution ρ, in pixels (\(ModelConfiguration.minimumResolution) to \(ModelConfiguration.maximumResolution); default 224, for detection the detector's, for segmentation the shorter side 512).")
     var givenResolution: Int?
 
     var resolution: Int { givenResolution ?? 224 }
 
-    @Option(name: .long, help: "--task detection: the photo to detect in, repeated to fill the batch (default: a Fashion-MNIST test scene).")
+    @Option(name: .long, help: "--task detection or segmentation: the photo, repeated to fill the batch (default: a Fashion-MNIST test scene).")
     var image: String?
 
     @Option(name: .long, help: "Images per forward pass, \(FlagChecks.batchBoundHelp).")
@@ -80,14 +80,13 @@ struct Bench: ParsableCommand {
     private var effectivePrecision: Precision { quantizedModel == nil ? precision : .int8 }
 
     func validate() throws {
-        if task == .segmentation { throw ValidationError("--task segmentation: bench times classification and detection so far") }
-        if task == .detection {
+        if task != .classification {
             for (flag, given) in [("--train", train), ("--profile", profile), ("--model", quantizedModel != nil), ("--precision", precision != .fp32)]
             where given {
                 throw ValidationError("\(flag) applies to --task classification only")
             }
         } else if image != nil {
-            throw ValidationError("--image applies to --task detection only")
+            throw ValidationError("--image applies to --task detection or segmentation only")
         }
         try FlagChecks.resolution(resolution)
         try FlagChecks.batch(batch, flag: "--batch", resolution: resolution)
@@ -109,6 +108,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         engine.apply()
         if task == .detection { return try runDetection() }
+        if task == .segmentation { return try runSegmentation() }
         var generator = SplitMix64(seed: 7)
         let images = Tensor.uniform([batch, resolution, resolution, 3], in: -2...2, using: &generator)
         if profile { return try runProfile(images: images) }

@@ -64,6 +64,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "--task segmentation: the shorter side for evaluation and the centre of the training resize (default: --resolution, the crop).")
     var baseSize: Int?
 
+    @Option(name: .long, help: "--task segmentation: the backbone's batch-norm momentum, in (0, 1] (default: torchvision's 0.01; larger suits short runs).")
+    var normMomentum: Float?
+
     @Option(name: .long, help: "The width multiplier α, in (0, \(ModelConfiguration.maximumWidthMultiplier)].")
     var width: Double = 1
 

@@ -43,7 +43,9 @@ extension Train {
             throw ValidationError("\(flag) applies to --task classification only")
         }
         _ = try ModelOptions.detectorBackbone(variant)
-        if baseSize != nil { throw ValidationError("--base-size applies to --task segmentation only") }
+        for (flag, given) in [("--base-size", baseSize != nil), ("--norm-momentum", normMomentum != nil)] where given {
+            throw ValidationError("\(flag) applies to --task segmentation only")
+        }
     }
 
     /// And the detector's flags are refused in a classifier's run.
@@ -51,7 +53,7 @@ extension Train {
         let detectionOnly: [(String, Bool)] = [
             ("--train-scenes", trainScenes != 8_000), ("--test-scenes", testScenes != 1_000), ("--scene-canvas", sceneCanvas != 320),
             ("--evaluation-limit", evaluationLimit != nil), ("--no-photometric-distortion", noPhotometricDistortion),
-            ("--base-size", baseSize != nil),
+            ("--base-size", baseSize != nil), ("--norm-momentum", normMomentum != nil),
         ]
         if let flag = detectionOnly.first(where: \.1)?.0 {
             throw ValidationError("\(flag) applies to --task detection or segmentation only")

@@ -25,6 +25,7 @@ extension Train {
         settings.evaluationLimit = evaluationLimit
         settings.seed = seed
         settings.sceneCanvas = sceneCanvas
+        if let normMomentum { settings.normMomentum = normMomentum }
         return settings
     }
 

@@ -69,7 +69,7 @@ public struct SegmentationEvaluation: Sendable {
     }
 
     /// Pictures normalized as the loader normalizes them.
-    static func normalized(_ images: [RGBImage]) throws -> Tensor {
+    public static func normalized(_ images: [RGBImage]) throws -> Tensor {
         try ImageTransforms.normalizedTensor(
             images, mean: SegmentationBatchLoader.imageNetMean, standardDeviation: SegmentationBatchLoader.imageNetStandardDeviation)
     }

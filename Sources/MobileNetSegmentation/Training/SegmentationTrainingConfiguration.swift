@@ -107,6 +107,7 @@ public struct SegmentationTrainingConfiguration: Hashable, Sendable {
             throw refuse("--scenes", "needs 1...1000000 training and test scenes, got \(train) and \(test)")
         }
         guard (32...2048).contains(sceneCanvas) else { throw refuse("--scene-canvas", "must be in 32...2048, got \(sceneCanvas)") }
+        guard normMomentum > 0, normMomentum <= 1 else { throw refuse("--norm-momentum", "must be in (0, 1], got \(normMomentum)") }
         guard (1...64).contains(loaderThreads) else { throw refuse("--loader-threads", "must be in 1...64, got \(loaderThreads)") }
     }
 
