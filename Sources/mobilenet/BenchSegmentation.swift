@@ -47,15 +47,14 @@ extension Bench {
                 input = try SegmentationEvaluation.normalized(resized)
             }
             let network = try clock.measure { logits = try model(input!) }
-            let postprocess = try clock.measure {
+            let postprocess = clock.measure {
                 let (height, width) = (logits!.shape[1], logits!.shape[2])
                 let labels = SegmentationEvaluation.argmax(logits!, classes: classes)
                 for n in 0..<batch {
-                    let map = SegmentationSample(
-                        image: RGBImage(width: width, height: height, pixels: [UInt8](repeating: 0, count: width * height * 3)),
-                        labels: Array(labels[(n * width * height)..<((n + 1) * width * height)]))
-                    let back = try SegmentationTransforms.resize(map, width: photo.width, height: photo.height)
-                    mapSize = (back.image.width, back.image.height)
+                    let back = SegmentationTransforms.resizeLabels(
+                        Array(labels[(n * width * height)..<((n + 1) * width * height)]), width: width, height: height,
+                        to: photo.width, photo.height)
+                    mapSize = (photo.width, back.count / photo.width)
                 }
             }
             return [transform, network, postprocess].map(milliseconds)

@@ -35,13 +35,12 @@ final class SegmentationTrainerTests: XCTestCase {
     /// The garments against the background: the IoU of "any garment class" among pixels (the
     /// confusion matrix with classes 1...10 merged).
     private func garmentIoU(_ confusion: ConfusionMatrix) -> Double {
-        let total = confusion.total, bothBackground = confusion[0, 0]
-        let truthGarment = (1..<confusion.classCount).reduce(0) { sum, t in sum + (0..<confusion.classCount).reduce(0) { $0 + confusion[t, $1] } }
-        let predictedGarment = (1..<confusion.classCount).reduce(0) { sum, p in sum + (0..<confusion.classCount).reduce(0) { $0 + confusion[$1, p] } }
-        // Pixels garment in truth and prediction: all but background-true or background-predicted ones.
+        let total = confusion.total
         let backgroundTrue = (0..<confusion.classCount).reduce(0) { $0 + confusion[0, $1] }
         let backgroundPredicted = (0..<confusion.classCount).reduce(0) { $0 + confusion[$1, 0] }
-        let intersection = total - backgroundTrue - backgroundPredicted + bothBackground
+        let truthGarment = total - backgroundTrue, predictedGarment = total - backgroundPredicted
+        // Pixels garment in truth and prediction: all but background-true or background-predicted ones.
+        let intersection = total - backgroundTrue - backgroundPredicted + confusion[0, 0]
         let union = truthGarment + predictedGarment - intersection
         return union == 0 ? 0 : Double(intersection) / Double(union)
     }

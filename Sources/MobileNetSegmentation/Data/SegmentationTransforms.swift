@@ -8,14 +8,22 @@ public enum SegmentationTransforms {
     /// output pixel's centre falls in (Pillow's `NEAREST`).
     public static func resize(_ sample: SegmentationSample, width: Int, height: Int) throws -> SegmentationSample {
         let image = try ImageTransforms.resize(sample.image, width: width, height: height)
-        let (sourceWidth, sourceHeight) = (sample.image.width, sample.image.height)
-        let columns = (0..<width).map { min(sourceWidth - 1, Int((Double($0) + 0.5) * Double(sourceWidth) / Double(width))) }
-        var labels = [UInt8](repeating: 0, count: width * height)
-        for y in 0..<height {
-            let row = min(sourceHeight - 1, Int((Double(y) + 0.5) * Double(sourceHeight) / Double(height))) * sourceWidth
-            for x in 0..<width { labels[y * width + x] = sample.labels[row + columns[x]] }
-        }
+        let labels = resizeLabels(sample.labels, width: sample.image.width, height: sample.image.height, to: width, height)
         return SegmentationSample(image: image, labels: labels)
+    }
+
+    /// A `width` x `height` class map alone resized to `newWidth` x `newHeight` by nearest
+    /// neighbour, as ``resize(_:width:height:)`` resizes a sample's (a predicted map going back
+    /// to its photo's size has no picture to resize with it).
+    public static func resizeLabels(_ labels: [UInt8], width: Int, height: Int, to newWidth: Int, _ newHeight: Int) -> [UInt8] {
+        precondition(labels.count == width * height, "one label per pixel")
+        let columns = (0..<newWidth).map { min(width - 1, Int((Double($0) + 0.5) * Double(width) / Double(newWidth))) }
+        var resized = [UInt8](repeating: 0, count: newWidth * newHeight)
+        for y in 0..<newHeight {
+            let row = min(height - 1, Int((Double(y) + 0.5) * Double(height) / Double(newHeight))) * width
+            for x in 0..<newWidth { resized[y * newWidth + x] = labels[row + columns[x]] }
+        }
+        return resized
     }
 
     /// Both resized so that the shorter side is `size` (torchvision's `F.resize(image, size)`).

@@ -16,8 +16,9 @@ extension LRASPP {
         return try photos.map { photo in
             let resized = try ImageTransforms.resizeShorterSide(photo, to: baseSize)
             let logits = try self(SegmentationEvaluation.normalized([resized]))
-            let map = SegmentationSample(image: resized, labels: SegmentationEvaluation.argmax(logits, classes: classes))
-            return try SegmentationTransforms.resize(map, width: photo.width, height: photo.height).labels
+            return SegmentationTransforms.resizeLabels(
+                SegmentationEvaluation.argmax(logits, classes: classes), width: resized.width, height: resized.height,
+                to: photo.width, photo.height)
         }
     }
 }
