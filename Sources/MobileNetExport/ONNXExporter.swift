@@ -110,6 +110,8 @@ struct ONNXGraphBuilder {
             case let .add(x, shortcut, post):
                 let sum = node("Add", inputs: [tensorNames[x.index], tensorNames[shortcut.index]], name: layer)
                 tensorNames.append(quantized(apply(post, to: sum, layer: layer), step: index, name: layer))
+            case .resizeBilinear:
+                throw ExportError.unsupported("a bilinear resize (\(layer))")
             }
         }
         // The graph's last node writes `logits`.

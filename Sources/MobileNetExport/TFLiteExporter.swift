@@ -198,6 +198,8 @@ struct TFLiteGraphWriter {
                     values.append(try apply([.add(shortcut)] + post, to: first, shape: shapes[x.index], layer: layer))
                 }
                 shapes.append(shapes[x.index])
+            case .resizeBilinear:
+                throw ExportError.unsupported("a bilinear resize (\(layer))")
             }
         }
         tensors[Int(values[graph.output.index])].name = "logits"

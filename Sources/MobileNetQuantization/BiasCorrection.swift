@@ -32,7 +32,7 @@ public enum BiasCorrection {
                     let flat = try input.reshaped([input.shape[0], input.elementCount / max(input.shape[0], 1)])
                     exact = try linear(flat, weight: weight)
                     rounded = try linear(flat, weight: approximate)
-                case .input, .globalAveragePool, .multiplyChannels, .add:
+                case .input, .globalAveragePool, .multiplyChannels, .add, .resizeBilinear:
                     continue
                 }
                 let channels = layer.bias.count

@@ -34,7 +34,8 @@ public enum GraphQuantizer {
                 let source = values[x.index]
                 let limit = GraphQuantization.weightLimit(source: source, range: weightRange)
                 layers[index] = quantize(weight: weight, bias: bias, sourceScale: source.scale, limit: limit)
-            case let .globalAveragePool(x), let .multiplyChannels(x, _):
+            case let .globalAveragePool(x), let .multiplyChannels(x, _), let .resizeBilinear(x, _):
+                // A resize is refused by the integer paths (QuantizationError.unsupportedStep).
                 values.append(values[x.index])
             case .add:
                 values.append(outputs.contains(index) ? .float : asymmetric(range))

@@ -4,9 +4,9 @@ import MobileNet
 
 extension Bench {
     /// `bench --task segmentation`: photos to class maps at the photos' size (the resize to the
-    /// base size and normalization, the network, the arg-max and the map's resize back), each
-    /// part timed and the whole their sum. The network runs its modules in evaluation mode (a
-    /// fused inference path for LR-ASPP is still to come: issue 14).
+    /// base size and normalization, the network to its stride-8 scores, and the class map
+    /// sampled from them at the photo's size: ``LRASPPInference``), each part timed and the
+    /// whole their sum. The network is the fused graph.
     func runSegmentation() throws {
         let model: LRASPP
         if let weights {
@@ -27,6 +27,7 @@ extension Bench {
             }
         }
         model.setTraining(false)
+        let compiled = try LRASPPInference(model)
         let photo: RGBImage
         if let image {
             photo = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image))
@@ -34,28 +35,23 @@ extension Bench {
             photo = try FashionMNISTScenes(split: .test, count: 1, seed: 1).image(at: 0)
         }
         let side = givenResolution ?? 512
-        let classes = model.configuration.classCount
         let clock = ContinuousClock()
         func milliseconds(_ duration: Duration) -> Double {
             Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1e3
         }
         var mapSize = (0, 0)
         func step() throws -> [Double] {
-            var input: Tensor?, logits: Tensor?
+            var input: Tensor?, scores: Tensor?
+            var inputSize = (width: 0, height: 0)
             let transform = try clock.measure {
                 let resized = try (0..<batch).map { _ in try ImageTransforms.resizeShorterSide(photo, to: side) }
+                inputSize = (resized[0].width, resized[0].height)
                 input = try SegmentationEvaluation.normalized(resized)
             }
-            let network = try clock.measure { logits = try model(input!) }
-            let postprocess = clock.measure {
-                let (height, width) = (logits!.shape[1], logits!.shape[2])
-                let labels = SegmentationEvaluation.argmax(logits!, classes: classes)
-                for n in 0..<batch {
-                    let back = SegmentationTransforms.resizeLabels(
-                        Array(labels[(n * width * height)..<((n + 1) * width * height)]), width: width, height: height,
-                        to: photo.width, photo.height)
-                    mapSize = (photo.width, back.count / photo.width)
-                }
+            let network = try clock.measure { scores = try compiled.scores(input!) }
+            let postprocess = try clock.measure {
+                let maps = try compiled.classMap(scores!, inputSize: inputSize, photoSize: (photo.width, photo.height))
+                mapSize = (photo.width, maps[0].count / photo.width)
             }
             return [transform, network, postprocess].map(milliseconds)
         }
@@ -78,7 +74,7 @@ extension Bench {
             func formatted(_ value: Double) -> String { String(format: "%.3f ms", value) }
             let parts = report.partsMsP50!
             print("segmentation: \(model.configuration), \(photo.width)x\(photo.height) photos at a shorter side of \(side) "
-                + "to \(mapSize.0)x\(mapSize.1) maps, batch \(batch), \(report.threads) thread(s), fp32 modules on \(report.instructionSet): "
+                + "to \(mapSize.0)x\(mapSize.1) maps, batch \(batch), \(report.threads) thread(s), fp32 fused graph on \(report.instructionSet): "
                 + "p50 \(formatted(report.latencyMsP50)) (transform \(formatted(parts["transform"]!)), network \(formatted(parts["network"]!)), "
                 + "post-processing \(formatted(parts["postprocess"]!))), p90 \(formatted(report.latencyMsP90)), "
                 + String(format: "%.1f images/s, peak RSS %.1f MB", report.imagesPerSecond, report.peakRssMb))

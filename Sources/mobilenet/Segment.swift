@@ -70,10 +70,12 @@ struct Segment: ParsableCommand {
             loaded.classNames.flatMap { $0.indices.contains(label) ? $0[label] : nil }
                 ?? (loaded.model.configuration.classCount == 21 ? VOCSegmentationDataset.vocClassNames[label] : "class \(label)")
         }
+        // The fused graph, compiled once per photo size.
+        let compiled = try LRASPPInference(loaded.model)
         var entries: [Entry] = []
         for (index, path) in images.enumerated() {
             let photo = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path))
-            let labels = try loaded.model.segment([photo], baseSize: side)[0]
+            let labels = try compiled.segment([photo], baseSize: side)[0]
             var counts = [Int](repeating: 0, count: loaded.model.configuration.classCount)
             for label in labels { counts[Int(label)] += 1 }
             let found = counts.indices.filter { counts[$0] > 0 }.map {

@@ -382,7 +382,7 @@ final class QuantizedReferenceTests: XCTestCase {
         for (index, step) in graph.steps.enumerated() {
             let isLast = index == graph.steps.count - 1
             switch step {
-            case .input, .multiplyChannels, .add:
+            case .input, .multiplyChannels, .add, .resizeBilinear:
                 values.append(storage(floats[index], unsigned: false))
             case let .globalAveragePool(x):
                 values.append(values[x.index])

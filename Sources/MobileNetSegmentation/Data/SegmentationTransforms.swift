@@ -17,13 +17,18 @@ public enum SegmentationTransforms {
     /// to its photo's size has no picture to resize with it).
     public static func resizeLabels(_ labels: [UInt8], width: Int, height: Int, to newWidth: Int, _ newHeight: Int) -> [UInt8] {
         precondition(labels.count == width * height, "one label per pixel")
-        let columns = (0..<newWidth).map { min(width - 1, Int((Double($0) + 0.5) * Double(width) / Double(newWidth))) }
+        let columns = nearestSources(input: width, output: newWidth)
         var resized = [UInt8](repeating: 0, count: newWidth * newHeight)
-        for y in 0..<newHeight {
-            let row = min(height - 1, Int((Double(y) + 0.5) * Double(height) / Double(newHeight))) * width
-            for x in 0..<newWidth { resized[y * newWidth + x] = labels[row + columns[x]] }
+        for (y, row) in nearestSources(input: height, output: newHeight).enumerated() {
+            for x in 0..<newWidth { resized[y * newWidth + x] = labels[row * width + columns[x]] }
         }
         return resized
+    }
+
+    /// The input index each output index of a nearest-neighbour resize along one axis reads:
+    /// the input pixel that the output pixel's centre falls in.
+    public static func nearestSources(input: Int, output: Int) -> [Int] {
+        (0..<output).map { min(input - 1, Int((Double($0) + 0.5) * Double(input) / Double(output))) }
     }
 
     /// Both resized so that the shorter side is `size` (torchvision's `F.resize(image, size)`).

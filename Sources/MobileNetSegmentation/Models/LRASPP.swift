@@ -74,6 +74,15 @@ public final class LRASPP: Module {
 
     /// Per-pixel class logits `[N, H, W, classes]` for a normalized NHWC batch `[N, H, W, 3]`.
     public func callAsFunction(_ images: Tensor) throws -> Tensor {
+        try Self.validateInput(images)
+        let (low, high) = try features(images)
+        let scores = try classifier(low: low, high: high)
+        return try resizeBilinear(scores, height: images.shape[1], width: images.shape[2])
+    }
+
+    /// Throws unless `images` is an NHWC batch of 3 channels at least
+    /// ``LRASPPConfiguration/minimumResolution`` on a side.
+    public static func validateInput(_ images: Tensor) throws {
         try images.expectRank(4, layout: "NHWC images", for: "LR-ASPP input")
         guard images.shape[3] == 3, images.shape[1] >= LRASPPConfiguration.minimumResolution,
               images.shape[2] >= LRASPPConfiguration.minimumResolution
@@ -82,8 +91,5 @@ public final class LRASPP: Module {
                 operation: "LR-ASPP input", expected: "[N, H, W, 3] with H and W at least \(LRASPPConfiguration.minimumResolution)",
                 actual: images.shape)
         }
-        let (low, high) = try features(images)
-        let scores = try classifier(low: low, high: high)
-        return try resizeBilinear(scores, height: images.shape[1], width: images.shape[2])
     }
 }

@@ -179,6 +179,21 @@ extension DNNL {
         return try DNNLPrimitive("pooling backward", describedBy: &descriptor, hint: hint)
     }
 
+    // MARK: Resampling
+
+    /// Bilinear resampling of `source` to `destination`'s spatial size, half-pixel centres
+    /// (PyTorch's `align_corners=False`, edges clamped).
+    static func bilinearResamplingForward(
+        _ kind: dnnl_prop_kind_t, source: dnnl_memory_desc_t, destination: dnnl_memory_desc_t, attributes: Attributes? = nil
+    ) throws -> DNNLPrimitive {
+        var (source, destination) = (source, destination)
+        var descriptor = dnnl_resampling_desc_t()
+        try check(
+            dnnl_resampling_forward_desc_init(&descriptor, kind, dnnl_resampling_linear, nil, &source, &destination),
+            "resampling descriptor")
+        return try DNNLPrimitive("resampling", describedBy: &descriptor, attributes: attributes)
+    }
+
     // MARK: Inner product
 
     static func innerProductForward(

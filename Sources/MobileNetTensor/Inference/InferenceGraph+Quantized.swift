@@ -83,6 +83,8 @@ private struct QuantizedStep {
             return try linear(values[x.index], weight: weight.shape, post: post)
         case let .add(x, shortcut, post):
             return try add(values[x.index], values[shortcut.index], sources: (x.index, shortcut.index), post: post)
+        case .resizeBilinear:
+            throw QuantizationError.unsupportedStep(step: index, operation: "a bilinear resize")
         }
     }
 

@@ -31,6 +31,11 @@ public struct InferenceGraph: Sendable {
         /// `value + shortcut` (same shape), then `post`'s activations: a residual add as a step
         /// of its own (``separatingResidualAdds()``), where int8 quantizes both terms.
         case add(Value, shortcut: Value, post: [PostOperation])
+        /// `[N, h, w, C]` to `[N, H, W, C]`, the height and width of `sizeOf`'s value, by bilinear
+        /// interpolation with half-pixel centres (PyTorch's `align_corners=False`): a
+        /// segmentation head's scores brought up to its low features' or its input's size. Only
+        /// the size of `sizeOf` is read, not its values.
+        case resizeBilinear(Value, sizeOf: Value)
     }
 
     /// What a step is for in the network, as profiles and reports group the time.
@@ -53,6 +58,10 @@ public struct InferenceGraph: Sendable {
         case head
         /// The fully connected layers.
         case classifier
+        /// A task's head on the backbone's features (a segmentation head's convolutions).
+        case taskHead = "task_head"
+        /// A bilinear resize.
+        case resize
     }
 
     /// Where a step came from: the model layer that lowered into it (resolved to its state-dict
@@ -110,6 +119,15 @@ public struct InferenceGraph: Sendable {
         append(.add(input, shortcut: shortcut, post: post), label)
     }
 
+    /// `input` resized bilinearly to the height and width of `reference` (an earlier value,
+    /// the input's for a network's full-size output).
+    public mutating func resizeBilinear(
+        _ input: Value, toSizeOf reference: Value, label: StepLabel = StepLabel(part: "resize", kind: .resize)
+    ) -> Value {
+        precondition(steps.indices.contains(reference.index), "the reference of a resize must be a step of the graph")
+        return append(.resizeBilinear(input, sizeOf: reference), label)
+    }
+
     /// The same network with every residual add that rides on a convolution or linear step as
     /// an ``Step/add(_:shortcut:post:)`` step after it (what came after the add in `post` moves
     /// with it); labelled like the layer, with part `add`. The int8 form: ONNX Runtime's
@@ -154,6 +172,8 @@ public struct InferenceGraph: Sendable {
                 split(post) { separated.append(.linear(map(x), weight: weight, bias: bias, post: $0), label) }
             case let .add(x, shortcut, post):
                 split(post) { separated.append(.add(map(x), shortcut: map(shortcut), post: $0), label) }
+            case let .resizeBilinear(x, reference):
+                separated.append(.resizeBilinear(map(x), sizeOf: map(reference)), label)
             }
             moved.append(value.index)
         }
@@ -263,6 +283,9 @@ public struct InferenceGraph: Sendable {
                 values[index] = try apply(post, to: MobileNetTensor.linear(flat, weight: weight, bias: bias))
             case let .add(x, shortcut, post):
                 values[index] = try apply(post, to: MobileNetTensor.add(value(x), value(shortcut)))
+            case let .resizeBilinear(x, reference):
+                let size = value(reference).shape
+                values[index] = try MobileNetTensor.resizeBilinear(value(x), height: size[1], width: size[2])
             }
         }
         return values.map { $0! }
@@ -274,7 +297,7 @@ extension InferenceGraph.Step {
     public var layer: (input: InferenceGraph.Value, weight: Tensor, bias: Tensor)? {
         switch self {
         case let .convolution(x, weight, bias, _, _), let .linear(x, weight, bias, _): (x, weight, bias)
-        case .input, .globalAveragePool, .multiplyChannels, .add: nil
+        case .input, .globalAveragePool, .multiplyChannels, .add, .resizeBilinear: nil
         }
     }
 
@@ -282,7 +305,7 @@ extension InferenceGraph.Step {
     public var post: [InferenceGraph.PostOperation] {
         switch self {
         case let .convolution(_, _, _, _, post), let .linear(_, _, _, post), let .add(_, _, post): post
-        case .input, .globalAveragePool, .multiplyChannels: []
+        case .input, .globalAveragePool, .multiplyChannels, .resizeBilinear: []
         }
     }
 
@@ -298,6 +321,8 @@ extension InferenceGraph.Step {
         case let .multiplyChannels(x, scale): return [x, scale]
         case let .linear(x, _, _, post): return [x] + postInputs(post)
         case let .add(x, shortcut, post): return [x, shortcut] + postInputs(post)
+        // The reference gives its size alone: it is not read.
+        case let .resizeBilinear(x, _): return [x]
         }
     }
 }

@@ -285,6 +285,28 @@ extension InferencePlan {
         return output
     }
 
+    /// A bilinear resize to `height` x `width`, in the source's layout (oneDNN's resampling
+    /// keeps the blocked layout of the maps around it). fp32 only: an int8 graph refuses it.
+    func compileResize(source: Placement, height: Int, width: Int, step: Int) throws -> Placement {
+        if quantized != nil, source.type != .float32 {
+            throw QuantizationError.unsupportedType(step: step, role: "resize source", type: source.type, expected: "float32")
+        }
+        let outputDimensions = [source.dimensions[0], source.dimensions[1], height, width]
+        let resampling = try DNNL.bilinearResamplingForward(
+            dnnl_forward_inference, source: source.descriptor,
+            destination: DNNL.memoryDescriptor(outputDimensions, dnnl_format_tag_any, source.type), attributes: Self.attributes())
+        let input = try converted(source, to: resampling.requiredMemoryDescriptor(dnnl_query_src_md, "inference resize"))
+        let output = allocate(
+            try resampling.requiredMemoryDescriptor(dnnl_query_dst_md, "inference resize"), dimensions: outputDimensions,
+            type: source.type)
+        append(resampling, [
+            (DNNL_ARG_SRC, try memory(input.descriptor, buffer: input.buffer)),
+            (DNNL_ARG_DST, try memory(output.descriptor, buffer: output.buffer)),
+        ])
+        if input.buffer != source.buffer { pool.release(input.buffer) }
+        return output
+    }
+
     /// A linear step: in fp32 an inner product; in int8 a 1x1 convolution over `[N, C, 1, 1]`
     /// (oneDNN 2.6's int8 inner product takes no source zero point), whose output stays
     /// `[N, O, 1, 1]`.

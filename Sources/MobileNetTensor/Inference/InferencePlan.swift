@@ -158,6 +158,10 @@ final class InferencePlan {
                 placements[index] = try compileAdd(
                     value: placements[x.index]!, shortcut: placements[shortcut.index]!, post: post,
                     inPlace: lastUses[x.index] == index, valueStep: x.index, shortcutStep: shortcut.index, step: index)
+            case let .resizeBilinear(x, reference):
+                placements[index] = try compileResize(
+                    source: placements[x.index]!, height: placements[reference.index]!.dimensions[2],
+                    width: placements[reference.index]!.dimensions[3], step: index)
             }
         }
         compilingStep = nil

@@ -120,7 +120,7 @@ extension InferencePlan {
                 case let .linear(_, weight, _, post):
                     multiplyAdds = output.dimensions[0] * weight.elementCount
                     if post.contains(where: { if case .add = $0 { true } else { false } }) { inputs.append(output) }
-                case .input, .globalAveragePool, .multiplyChannels, .add:
+                case .input, .globalAveragePool, .multiplyChannels, .add, .resizeBilinear:
                     break
                 }
             }

@@ -38,9 +38,13 @@ public enum QuantizationError: Error, Hashable, Sendable, CustomStringConvertibl
     case addRatiosOutOfRange(step: Int, arithmetic: GraphQuantization.AddArithmetic, ratios: [Float])
     /// A ``QuantizedValue`` built from parts that do not agree.
     case invalidValue(reason: String)
+    /// A kind of step the integer path does not compute (a bilinear resize).
+    case unsupportedStep(step: Int, operation: String)
 
     public var description: String {
         switch self {
+        case let .unsupportedStep(step, operation):
+            "quantization step \(step): \(operation) has no int8 form here; quantize a classifier"
         case let .valueCount(expected, actual):
             "quantization: expected \(expected) value storages (one per step), got \(actual)"
         case let .missingLayer(step):
