@@ -120,6 +120,38 @@ final class InferenceGraphTests: XCTestCase {
         }
     }
 
+    /// A segmentation head's pattern by hand: a stride-2 map resized bilinearly (oneDNN's
+    /// resampling) back to a stride-1 map's odd size and added to a 1x1 convolution of it, then
+    /// the sum resized up to the input's size and down to a third value's: up- and downsampling,
+    /// a resize feeding a fused `sum`, and a reference that only lends its size.
+    func testBilinearResizesToTheSizeOfOtherValues() throws {
+        var graph = InferenceGraph()
+        let x = graph.input(channels: 6)
+        let fine = graph.convolution(x, weight: generator.uniform([10, 6, 1, 1]), bias: generator.uniform([10]), geometry: .init())
+        let coarse = graph.convolution(
+            x, weight: generator.uniform([10, 6, 3, 3]), bias: generator.uniform([10]), geometry: .init(stride: 2, padding: 1),
+            post: [.activation(.relu)])
+        let small = graph.convolution(
+            coarse, weight: generator.uniform([4, 10, 3, 3]), bias: generator.uniform([4]), geometry: .init(stride: 2, padding: 1))
+        let resized = graph.resizeBilinear(coarse, toSizeOf: fine)
+        let sum = graph.convolution(resized, weight: generator.uniform([7, 10, 1, 1]), bias: generator.uniform([7]), geometry: .init(),
+                                    post: [.add(graph.convolution(fine, weight: generator.uniform([7, 10, 1, 1]), bias: generator.uniform([7]), geometry: .init()))])
+        let up = graph.resizeBilinear(sum, toSizeOf: x)
+        let down = graph.resizeBilinear(up, toSizeOf: small)
+        XCTAssertEqual(graph.steps[resized.index].inputs, [coarse], "the reference is not read")
+        graph.markOutput(up)
+        graph.markOutput(down)
+        let session = InferenceSession(graph: graph)
+        for input in [generator.uniform([1, 13, 11, 6]), generator.uniform([3, 9, 20, 6])] {
+            let fast = try session.runOutputs(input)
+            let reference = try Engine.$current.withValue(ReferenceEngine()) { try graph.evaluateOutputs(input) }
+            XCTAssertEqual(fast.map(\.shape), [[input.shape[0], input.shape[1], input.shape[2], 7], reference[1].shape])
+            for (fastOutput, referenceOutput) in zip(fast, reference) {
+                XCTAssertLessThanOrEqual(relativeError(fastOutput, referenceOutput), tolerance, "input \(input.shape)")
+            }
+        }
+    }
+
     /// The wrong number of channels is refused by the session as by the reference.
     func testWrongInputChannelsIsAnError() throws {
         var graph = InferenceGraph()
